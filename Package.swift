@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+
+let package = Package(
+    name: "vmowner",
+    products: [
+        .executable(name: "vmowner", targets: ["vmowner"]),
+        .executable(name: "vmsim", targets: ["vmsim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // libdw/libelf from elfutils (Debian: libdw-dev libelf-dev), found through pkg-config.
+        .systemLibrary(
+            name: "CLibDW",
+            path: "Sources/CLibDW",
+            pkgConfig: "libdw",
+            providers: [.apt(["libdw-dev", "libelf-dev"])]
+        ),
+        // Dump formats, ELF, DWARF types, symbols, address translation.
+        .target(name: "ELFCore", dependencies: ["CLibDW"]),
+        // page_ext, page_owner, stack depot and the other kernel walkers.
+        .target(name: "DepotWalker", dependencies: ["ELFCore"]),
+        // The command-line tool.
+        .executableTarget(name: "vmowner", dependencies: ["ELFCore", "DepotWalker", argumentParser]),
+        // The dump simulator. It must never import the reader's modules.
+        .executableTarget(name: "vmsim", dependencies: [argumentParser]),
+
+        .testTarget(name: "ELFCoreTests", dependencies: ["ELFCore"]),
+        .testTarget(name: "VMSimTests", dependencies: []),
+        .testTarget(name: "ReaderTests", dependencies: ["ELFCore", "DepotWalker"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

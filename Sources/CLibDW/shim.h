@@ -1,0 +1,4 @@
+#include <elfutils/libdw.h>
+#include <dwarf.h>
+#include <libelf.h>
+#include <gelf.h>

@@ -1,0 +1,1 @@
+// ELFCore: dump formats, ELF, DWARF types, symbols and address translation.
