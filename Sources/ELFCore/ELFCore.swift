@@ -1,1 +1,0 @@
-// ELFCore: dump formats, ELF, DWARF types, symbols and address translation.
