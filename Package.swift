@@ -29,7 +29,7 @@ let package = Package(
         // The dump simulator. It must never import the reader's modules.
         .executableTarget(name: "vmsim", dependencies: [argumentParser]),
 
-        .testTarget(name: "ELFCoreTests", dependencies: ["ELFCore"]),
+        .testTarget(name: "ELFCoreTests", dependencies: ["ELFCore"], exclude: ["Fixtures"]),
         .testTarget(name: "VMSimTests", dependencies: []),
         .testTarget(name: "ReaderTests", dependencies: ["ELFCore", "DepotWalker"]),
     ],

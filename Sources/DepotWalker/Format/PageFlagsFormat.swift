@@ -1,0 +1,73 @@
+import ELFCore
+
+/// `%pGp`: `0x<flags>(names|section=..|node=..|zone=..|lastcpupid=0x..|kasantag=0x..)` (5.16+).
+/// The field widths are macros of page-flags-layout.h; they are derived here from what the
+/// dump shows (enum values, array lengths, symbols), following the kernel's rules.
+public struct PageFlagsFormat: Sendable {
+    struct FieldSpec: Sendable {
+        let name: String
+        let shift: UInt64
+        let width: UInt64
+        let hex: Bool
+    }
+
+    let pageFlagsMask: UInt64
+    let fields: [FieldSpec]
+
+    init(dump: KernelDump) throws {
+        let types = dump.vmlinux.types
+        let bitsPerLong: UInt64 = 64
+        let nrPageFlags = UInt64(types.enumerator("__NR_PAGEFLAGS") ?? 0)
+        guard nrPageFlags > 0, nrPageFlags < 64 else {
+            throw InputError(file: dump.vmlinux.path, reason: "enum pageflags (__NR_PAGEFLAGS) not found in the DWARF")
+        }
+        pageFlagsMask = (UInt64(1) << nrPageFlags) - 1
+
+        // SPARSEMEM_VMEMMAP (x86_64) keeps no section number in page->flags.
+        let sectionsWidth: UInt64 = 0
+        let maxZones = UInt64(types.enumerator("__MAX_NR_ZONES") ?? 4)
+        let zonesWidth: UInt64 = maxZones <= 1 ? 0 : maxZones <= 2 ? 1 : maxZones <= 4 ? 2 : 3
+        // NODES_SHIFT: MAX_NUMNODES = LENGTH(node_data) on x86_64 NUMA kernels; none without NUMA.
+        var nodesShift: UInt64 = 0
+        if let nodes = dump.info.length("node_data"), nodes > 1 { nodesShift = UInt64(63 - (nodes - 1).leadingZeroBitCount + 1) }
+        let nodesWidth = sectionsWidth + zonesWidth + nodesShift <= bitsPerLong - nrPageFlags ? nodesShift : 0
+        // LAST_CPUPID exists with NUMA balancing: 8 pid bits + NR_CPUS_BITS.
+        var lastCpupidWidth: UInt64 = 0
+        if dump.vmlinux.symbols.address(of: "sysctl_numa_balancing_mode") != nil,
+           case .array(_, let cpus?) = try? types.variableType("__per_cpu_offset").resolved, cpus > 0 {
+            let cpuBits = UInt64(cpus <= 1 ? 0 : 64 - (UInt64(cpus) - 1).leadingZeroBitCount)
+            let shift = 8 + cpuBits
+            if sectionsWidth + zonesWidth + nodesWidth + shift <= bitsPerLong - nrPageFlags { lastCpupidWidth = shift }
+        }
+        let sectionsOff = bitsPerLong - sectionsWidth
+        let nodesOff = sectionsOff - nodesWidth
+        let zonesOff = nodesOff - zonesWidth
+        let lastCpupidOff = zonesOff - lastCpupidWidth
+        fields = [
+            FieldSpec(name: "section", shift: sectionsOff, width: sectionsWidth, hex: false),
+            FieldSpec(name: "node", shift: nodesOff, width: nodesWidth, hex: false),
+            FieldSpec(name: "zone", shift: zonesOff, width: zonesWidth, hex: false),
+            FieldSpec(name: "lastcpupid", shift: lastCpupidOff, width: lastCpupidWidth, hex: true),
+        ].filter { $0.width > 0 }
+    }
+
+    func append(_ flags: UInt64, names: [FlagNames.Entry], into out: inout [UInt8]) {
+        out.appendHex(flags)
+        out.append(UInt8(ascii: "("))
+        let main = flags & pageFlagsMask
+        var needBar = false
+        if main != 0 {
+            FlagNames.format(main, with: names, into: &out)
+            needBar = true
+        }
+        for f in fields {
+            if needBar { out.append(UInt8(ascii: "|")) }
+            out.append(contentsOf: f.name.utf8)
+            out.append(UInt8(ascii: "="))
+            let value = (flags >> f.shift) & ((UInt64(1) << f.width) - 1)
+            if f.hex { out.appendHex(value) } else { out.appendDecimal(value) }
+            needBar = true
+        }
+        out.append(UInt8(ascii: ")"))
+    }
+}

@@ -1,0 +1,36 @@
+import ELFCore
+
+/// `struct page_owner` (mm/page_owner.c) as this kernel lays it out. It grew from 16 to 64
+/// bytes over the versions; the optional fields are the ones a generation may lack.
+public struct PageOwnerLayout: Sendable {
+    public let size: Int
+    public let order: Field
+    public let lastMigrateReason: Field
+    public let gfpMask: Field
+    public let handle: Field
+    public let freeHandle: Field
+    public let tsNsec: Field?
+    public let freeTsNsec: Field?
+    public let comm: Field?
+    public let pid: Field?
+    public let tgid: Field?
+    public let freePid: Field?
+    public let freeTgid: Field?
+
+    init(types: DebugTypes) throws {
+        let t = try types.structType("page_owner", near: "page_owner_ops")
+        size = t.size
+        order = try t.field("order")
+        lastMigrateReason = try t.field("last_migrate_reason")
+        gfpMask = try t.field("gfp_mask")
+        handle = try t.field("handle")
+        freeHandle = try t.field("free_handle")
+        tsNsec = t.optionalField("ts_nsec")
+        freeTsNsec = t.optionalField("free_ts_nsec")
+        comm = t.optionalField("comm")
+        pid = t.optionalField("pid")
+        tgid = t.optionalField("tgid")
+        freePid = t.optionalField("free_pid")
+        freeTgid = t.optionalField("free_tgid")
+    }
+}

@@ -1,0 +1,139 @@
+import ELFCore
+
+/// Rebuilds `/sys/kernel/debug/page_owner`: one record per allocated block head, in pfn order,
+/// in the dumped kernel's own format.
+public struct PageOwnerText {
+    /// The record's first line: it gained fields at 5.11, 5.13, 5.18 and lost free_ts at 6.7.
+    /// The layout of struct page_owner tells which generation this is.
+    enum FirstLine {
+        case orderMaskOnly                 // ≤5.10
+        case pidTs                         // 5.11–5.12
+        case pidTsFreeTs                   // 5.13–5.17
+        case pidTgidCommTsFreeTs           // 5.18–6.6
+        case pidTgidCommTs                 // 6.7+
+    }
+
+    let context: PageOwnerContext
+    let firstLine: FirstLine
+    let hexPFN: Bool
+    let stacks: StackText
+
+    public init(context: PageOwnerContext) {
+        self.context = context
+        let o = context.owner
+        if o.freePid != nil { firstLine = .pidTgidCommTs }
+        else if o.comm != nil { firstLine = .pidTgidCommTsFreeTs }
+        else if o.freeTsNsec != nil { firstLine = .pidTsFreeTs }
+        else if o.tsNsec != nil { firstLine = .pidTs }
+        else { firstLine = .orderMaskOnly }
+        // PFN in hex from 6.5; the 6.7 layout change is the first one the DWARF shows.
+        hexPFN = o.freePid != nil
+        stacks = StackText(context: context)
+    }
+
+    /// Writes the whole report; returns how many pages or stacks could not be read.
+    public func write(to sink: TextSink) -> Int {
+        var warnings = 0
+        let context = self.context
+        ParallelWalk.run(context: context, work: { range -> (text: [UInt8], unreadable: Int) in
+            var walker = PageWalker(context: context)
+            defer { walker.release() }
+            var out: [UInt8] = []
+            out.reserveCapacity(1 << 20)
+            walker.walk(from: range.start, to: range.end) { pfn, page, ext in
+                guard context.isStamped(ext), context.isAllocated(ext) else { return }
+                let r = ext + Int(context.ownerOffset)
+                let order = context.owner.order.unsigned(r)
+                guard order < 64, pfn & ((1 << order) - 1) == 0 else { return }
+                let handle = UInt32(truncatingIfNeeded: context.owner.handle.unsigned(r))
+                guard handle != 0 else { return }
+                appendRecord(pfn: pfn, order: order, handle: handle, page: page, record: r, into: &out)
+            }
+            return (out, walker.unreadable)
+        }, consume: { result in
+            result.text.withUnsafeBytes { sink.write($0) }
+            warnings += result.unreadable
+        })
+        return warnings + stacks.failures.count
+    }
+
+    func appendRecord(pfn: UInt64, order: UInt64, handle: UInt32, page: UnsafeRawPointer,
+                      record r: UnsafeRawPointer, into out: inout [UInt8]) {
+        let c = context
+        let o = c.owner
+        let gfp = o.gfpMask.unsigned(r)
+        out.append("Page allocated via order ")
+        out.appendDecimal(order)
+        out.append(", mask ")
+        out.appendHex(gfp)
+        out.append(UInt8(ascii: "("))
+        FlagNames.format(gfp, with: c.names.gfp, into: &out)
+        out.append(UInt8(ascii: ")"))
+        if firstLine != .orderMaskOnly {
+            out.append(", pid ")
+            out.appendDecimal(o.pid.map { $0.signed(r) } ?? 0)
+        }
+        if firstLine == .pidTgidCommTs || firstLine == .pidTgidCommTsFreeTs {
+            out.append(", tgid ")
+            out.appendDecimal(o.tgid.map { $0.signed(r) } ?? 0)
+            out.append(" (")
+            if let comm = o.comm { out.append(contentsOf: OwnerRecord.comm(r + comm.offset, max: comm.size)) }
+            out.append(UInt8(ascii: ")"))
+        }
+        if firstLine != .orderMaskOnly {
+            out.append(", ts ")
+            out.appendDecimal(o.tsNsec.map { $0.unsigned(r) } ?? 0)
+            out.append(" ns")
+        }
+        if firstLine == .pidTsFreeTs || firstLine == .pidTgidCommTsFreeTs {
+            out.append(", free_ts ")
+            out.appendDecimal(o.freeTsNsec.map { $0.unsigned(r) } ?? 0)
+            out.append(" ns")
+        }
+        out.append(UInt8(ascii: "\n"))
+
+        // Grouping by mobility: the allocation's migratetype and its pageblock's.
+        let types = c.names.migrateTypes
+        let pageType = Int((gfp & 0x18) >> 3)
+        let blockType = c.pageblockMigratetype(pfn) ?? 0
+        let flags = c.page.flags.unsigned(page)
+        out.append("PFN ")
+        if hexPFN { out.appendHex(pfn) } else { out.appendDecimal(pfn) }
+        out.append(" type ")
+        out.append(contentsOf: (pageType < types.count ? types[pageType] : "").utf8)
+        out.append(" Block ")
+        out.appendDecimal(pfn >> c.pageblockOrder)
+        out.append(" type ")
+        out.append(contentsOf: (blockType < types.count ? types[blockType] : "").utf8)
+        out.append(" Flags ")
+        c.pageFlags.append(flags, names: c.names.pageFlags, into: &out)
+        out.append(UInt8(ascii: "\n"))
+
+        out.append(contentsOf: stacks.lines(handle))
+
+        let reason = o.lastMigrateReason.signed(r)
+        if reason != -1 {
+            out.append("Page has been migrated, last migrate reason: ")
+            let reasons = c.names.migrateReasons
+            if reason >= 0, reason < Int64(reasons.count) { out.append(contentsOf: reasons[Int(reason)].utf8) }
+            out.append(UInt8(ascii: "\n"))
+        }
+        if let memcg = c.memcg, let field = c.page.memcgData {
+            try? memcg.lines(memcgData: field.unsigned(page), into: &out)
+        }
+        out.append(UInt8(ascii: "\n"))
+    }
+}
+
+/// Where reports go: stdout in the CLI, a buffer in tests.
+public protocol TextSink: AnyObject {
+    func write(_ bytes: UnsafeRawBufferPointer)
+}
+
+/// Collects everything written, for tests and for small reports.
+public final class BufferSink: TextSink {
+    public private(set) var bytes: [UInt8] = []
+    public init() {}
+    public func write(_ b: UnsafeRawBufferPointer) { bytes.append(contentsOf: b) }
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+}

@@ -1,0 +1,138 @@
+import ELFCore
+import Dispatch
+
+/// Walks pfns the way `read_page_owner` does and hands each page that has a page_ext slot to a
+/// visitor, as pointers into the dump (no copy when the dump stores the bytes plainly).
+/// Pages whose struct page or slot cannot be read are counted in `unreadable`.
+struct PageWalker {
+    let context: PageOwnerContext
+    var unreadable = 0
+    private var pageCursor = SpanCursor()
+    private var extCursor = SpanCursor()
+    private let scratch: UnsafeMutableRawPointer
+
+    init(context: PageOwnerContext) {
+        self.context = context
+        scratch = UnsafeMutableRawPointer.allocate(byteCount: 8192, alignment: 16)
+    }
+
+    func release() { scratch.deallocate() }
+
+    /// Visits pfns in [start, end). `start` is the scan's first pfn or a chunk boundary.
+    mutating func walk(from start: UInt64, to end: UInt64,
+                       visit: (_ pfn: UInt64, _ page: UnsafeRawPointer, _ ext: UnsafeRawPointer) -> Void) {
+        let c = context
+        let sections = c.sections
+        let chunkMask = c.maxOrderPages - 1
+        let pageSize = c.page.size
+        let extSize = Int(c.extSize)
+        let memory = c.dump.memory
+        var pfn = start
+        // Starting inside a chunk: step to a valid pfn or the next chunk boundary.
+        while pfn < end, pfn & chunkMask != 0, !sections.isValid(pfn) { pfn += 1 }
+        while pfn < end {
+            if pfn & chunkMask == 0, !sections.isValid(pfn) {
+                pfn = (pfn | chunkMask) &+ 1
+                continue
+            }
+            guard let section = sections.section(of: pfn), section.hasMemMap else { pfn += 1; continue }
+            let pageVA = section.memMap &+ pfn &* UInt64(pageSize)
+            guard let page = pageCursor.pointer(memory, pageVA, pageSize, scratch: scratch) else {
+                unreadable += 1
+                pfn += 1
+                continue
+            }
+            let pageType = UInt32(truncatingIfNeeded: c.page.pageType.unsigned(page))
+            if c.buddy.isBuddy(pageType: pageType) {
+                let order = c.page.privateData.unsigned(page)
+                pfn += order <= c.maxBuddyOrder ? 1 << order : 1
+                continue
+            }
+            if let extBase = section.pageExt {
+                // The struct page may sit in `scratch`; the slot goes after it.
+                if let ext = extCursor.pointer(memory, extBase &+ pfn &* UInt64(extSize), extSize, scratch: scratch + 4096) {
+                    visit(pfn, page, ext)
+                } else {
+                    unreadable += 1
+                }
+            }
+            pfn += 1
+        }
+    }
+}
+
+/// Remembers the last plain, contiguous stretch of the dump it found, so that consecutive
+/// reads of an array cost a compare instead of a translation.
+struct SpanCursor {
+    private var start: UInt64 = 1
+    private var end: UInt64 = 0
+    private var base: UnsafeRawPointer?
+
+    @inline(__always)
+    mutating func pointer(_ memory: KernelMemory, _ va: UInt64, _ count: Int, scratch: UnsafeMutableRawPointer) -> UnsafeRawPointer? {
+        if let base, va >= start, va &+ UInt64(count) <= end { return base + Int(va &- start) }
+        if let span = memory.directSpan(va) {
+            start = va
+            end = va &+ span.count
+            base = span.pointer
+            if span.count >= UInt64(count) { return span.pointer }
+        }
+        do {
+            try memory.read(va, into: UnsafeMutableRawBufferPointer(start: scratch, count: count))
+            return UnsafeRawPointer(scratch)
+        } catch {
+            return nil
+        }
+    }
+}
+
+/// Splits the page walk into chunk-aligned ranges and runs them on every core, handing the
+/// results back in pfn order, a batch at a time so memory stays bounded.
+enum ParallelWalk {
+    static let pagesPerJob: UInt64 = 1 << 18
+
+    static func run<T>(context: PageOwnerContext, work: @escaping (ClosedOpenPFNRange) -> T, consume: (T) -> Void) {
+        let start = context.minPFN
+        let end = context.maxPFN
+        var ranges: [ClosedOpenPFNRange] = []
+        var at = start
+        while at < end {
+            let next = min(end, ((at / pagesPerJob) + 1) * pagesPerJob)
+            ranges.append(ClosedOpenPFNRange(start: at, end: next))
+            at = next
+        }
+        let batch = max(2, ProcessInfoCores.count * 4)
+        var index = 0
+        while index < ranges.count {
+            let slice = Array(ranges[index..<min(ranges.count, index + batch)])
+            let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: slice.count)
+            results.initialize(repeating: nil)
+            DispatchQueue.concurrentPerform(iterations: slice.count) { i in
+                results[i] = work(slice[i])
+            }
+            for r in results { if let r { consume(r) } }
+            results.deinitialize()
+            results.deallocate()
+            index += batch
+        }
+    }
+}
+
+struct ClosedOpenPFNRange: Sendable {
+    let start: UInt64
+    let end: UInt64
+}
+
+enum ProcessInfoCores {
+    static let count: Int = {
+        #if canImport(Glibc)
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        #else
+        return 2
+        #endif
+    }()
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,78 @@
+import ELFCore
+
+/// One pass over every page: what page_owner knows, tallied by stack and by task.
+public struct PageCensus: Sendable {
+    public struct Task: Hashable, Sendable {
+        public let pid: Int64
+        public let comm: String
+    }
+
+    /// Pages with a page_ext slot that page_owner stamped at least once.
+    public var pagesStamped: Int64 = 0
+    /// Of those, allocated now.
+    public var pagesAllocated: Int64 = 0
+    public var pagesByHandle: [UInt32: Int64] = [:]
+    public var pagesByTask: [Task: Int64] = [:]
+    public var unreadable = 0
+
+    public init(context: PageOwnerContext) {
+        var total = PageCensus()
+        ParallelWalk.run(context: context, work: { range -> PageCensus in
+            var part = PageCensus()
+            var walker = PageWalker(context: context)
+            defer { walker.release() }
+            // Tally by raw (pid, comm bytes) first: no String per page.
+            var byTask: [TaskKey: Int64] = [:]
+            walker.walk(from: range.start, to: range.end) { _, _, ext in
+                guard context.isStamped(ext) else { return }
+                part.pagesStamped += 1
+                guard context.isAllocated(ext) else { return }
+                part.pagesAllocated += 1
+                let r = ext + Int(context.ownerOffset)
+                let o = context.owner
+                part.pagesByHandle[UInt32(truncatingIfNeeded: o.handle.unsigned(r)), default: 0] += 1
+                byTask[TaskKey(record: r, layout: o), default: 0] += 1
+            }
+            for (key, pages) in byTask { part.pagesByTask[key.task, default: 0] += pages }
+            part.unreadable = walker.unreadable
+            return part
+        }, consume: { part in total.merge(part) })
+        self = total
+    }
+
+    private init() {}
+
+    mutating func merge(_ other: PageCensus) {
+        pagesStamped += other.pagesStamped
+        pagesAllocated += other.pagesAllocated
+        unreadable += other.unreadable
+        for (k, v) in other.pagesByHandle { pagesByHandle[k, default: 0] += v }
+        for (k, v) in other.pagesByTask { pagesByTask[k, default: 0] += v }
+    }
+}
+
+/// pid and the 16 comm bytes, hashed without building a String.
+private struct TaskKey: Hashable {
+    let pid: Int64
+    let comm0: UInt64
+    let comm1: UInt64
+
+    init(record r: UnsafeRawPointer, layout o: PageOwnerLayout) {
+        pid = o.pid?.signed(r) ?? 0
+        if let comm = o.comm, comm.size >= 16 {
+            comm0 = r.loadUnaligned(fromByteOffset: comm.offset, as: UInt64.self)
+            comm1 = r.loadUnaligned(fromByteOffset: comm.offset + 8, as: UInt64.self)
+        } else {
+            comm0 = 0
+            comm1 = 0
+        }
+    }
+
+    var task: PageCensus.Task {
+        var bytes: [UInt8] = []
+        withUnsafeBytes(of: (comm0, comm1)) { raw in
+            for b in raw { if b == 0 { break }; bytes.append(b) }
+        }
+        return PageCensus.Task(pid: pid, comm: String(decoding: bytes, as: UTF8.self))
+    }
+}

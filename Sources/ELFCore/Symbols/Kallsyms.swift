@@ -1,0 +1,161 @@
+/// The kernel's own symbol table as it sits in the dump (kernel/kallsyms.c): compressed names,
+/// addresses as offsets from `kallsyms_relative_base`. `%pS` sizes come from here: the distance
+/// to the next higher address, not the ELF st_size.
+public struct Kallsyms: Sendable {
+    public struct Symbol: Sendable {
+        public let address: UInt64
+        public let name: String
+        public let type: Character
+    }
+
+    /// Sorted by address, in kallsyms order among equal addresses (the kernel picks the first).
+    public let symbols: [Symbol]
+
+    /// Where the tables sit (runtime addresses from VMCOREINFO).
+    public struct Location: Sendable {
+        public var numSyms: UInt64
+        public var names: UInt64
+        public var tokenTable: UInt64
+        public var tokenIndex: UInt64
+        public var offsets: UInt64?
+        public var relativeBase: UInt64?
+        public var addresses: UInt64?     // kernels built without base-relative kallsyms
+
+        public init(numSyms: UInt64, names: UInt64, tokenTable: UInt64, tokenIndex: UInt64,
+                    offsets: UInt64?, relativeBase: UInt64?, addresses: UInt64?) {
+            self.numSyms = numSyms; self.names = names; self.tokenTable = tokenTable
+            self.tokenIndex = tokenIndex; self.offsets = offsets; self.relativeBase = relativeBase
+            self.addresses = addresses
+        }
+
+        public init?(_ info: VMCoreInfo) {
+            guard let n = info.symbol("kallsyms_num_syms"), let names = info.symbol("kallsyms_names"),
+                  let table = info.symbol("kallsyms_token_table"), let index = info.symbol("kallsyms_token_index")
+            else { return nil }
+            self.init(numSyms: n, names: names, tokenTable: table, tokenIndex: index,
+                      offsets: info.symbol("kallsyms_offsets"), relativeBase: info.symbol("kallsyms_relative_base"),
+                      addresses: info.symbol("kallsyms_addresses"))
+            guard addresses != nil || (offsets != nil && relativeBase != nil) else { return nil }
+        }
+    }
+
+    static let maxSymbols: UInt64 = 4_000_000
+    static let maxNamesBytes = 64 << 20
+
+    public init(memory: KernelMemory, at location: Location) throws {
+        let count = UInt64(try memory.u32(location.numSyms))
+        guard count > 0, count <= Self.maxSymbols else {
+            throw KallsymsError("kallsyms_num_syms is \(count), not a plausible symbol count")
+        }
+        let tokenIndex = try memory.bytes(location.tokenIndex, count: 512)
+        let tokens = try Self.readTokens(memory: memory, table: location.tokenTable, index: tokenIndex)
+        let addresses = try Self.readAddresses(memory: memory, location: location, count: Int(count))
+
+        var symbols: [Symbol] = []
+        symbols.reserveCapacity(Int(count))
+        // Names are read in chunks; each entry is a length (1 or 2 bytes) and token numbers.
+        var reader = ChunkedReader(memory: memory, start: location.names, limit: Self.maxNamesBytes)
+        var scratch: [UInt8] = []
+        for i in 0..<Int(count) {
+            var length = Int(try reader.next())
+            if length & 0x80 != 0 { length = (length & 0x7f) | (Int(try reader.next()) << 7) }
+            scratch.removeAll(keepingCapacity: true)
+            for _ in 0..<length { scratch.append(contentsOf: tokens[Int(try reader.next())]) }
+            guard let type = scratch.first else { throw KallsymsError("symbol \(i) has an empty name") }
+            let name = String(decoding: scratch.dropFirst(), as: UTF8.self)
+            symbols.append(Symbol(address: addresses[i], name: name, type: Character(Unicode.Scalar(type))))
+        }
+        // The kernel writes them sorted; a stable sort keeps alias order if a table was not.
+        if !zip(symbols, symbols.dropFirst()).allSatisfy({ $0.address <= $1.address }) {
+            symbols = symbols.enumerated().sorted { ($0.element.address, $0.offset) < ($1.element.address, $1.offset) }.map(\.element)
+        }
+        self.symbols = symbols
+    }
+
+    private static func readTokens(memory: KernelMemory, table: UInt64, index: [UInt8]) throws -> [[UInt8]] {
+        var offsets: [Int] = []
+        for i in 0..<256 { offsets.append(Int(index[2 * i]) | Int(index[2 * i + 1]) << 8) }
+        let span = (offsets.max() ?? 0) + 256
+        let raw = try memory.bytes(table, count: span)
+        return try offsets.map { start in
+            guard start < raw.count, let end = raw[start...].firstIndex(of: 0) else {
+                throw KallsymsError("kallsyms token table entry at \(start) is not terminated")
+            }
+            return Array(raw[start..<end])
+        }
+    }
+
+    private static func readAddresses(memory: KernelMemory, location: Location, count: Int) throws -> [UInt64] {
+        if let offsets = location.offsets, let baseAt = location.relativeBase {
+            let base = try memory.u64(baseAt)
+            let raw = try memory.bytes(offsets, count: count * 4)
+            let values: [Int32] = (0..<count).map { i in
+                raw.withUnsafeBytes { Int32(littleEndian: $0.loadUnaligned(fromByteOffset: i * 4, as: Int32.self)) }
+            }
+            // With CONFIG_KALLSYMS_ABSOLUTE_PERCPU (x86_64 SMP up to ~6.14) per-cpu symbols are
+            // stored as absolute non-negative values and all others as negative offsets below
+            // base−1; without it every entry is an unsigned offset above base. A negative entry
+            // can only come from the first encoding.
+            let absolutePerCPU = values.contains { $0 < 0 }
+            return values.map { v in
+                if !absolutePerCPU { return base &+ UInt64(UInt32(bitPattern: v)) }
+                return v >= 0 ? UInt64(v) : base &- 1 &- UInt64(bitPattern: Int64(v))
+            }
+        }
+        guard let addresses = location.addresses else { throw KallsymsError("no kallsyms address table") }
+        let raw = try memory.bytes(addresses, count: count * 8)
+        return (0..<count).map { i in raw.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) } }
+    }
+
+    /// The symbol containing `address` as the kernel's lookup finds it: the last symbol at or
+    /// below it (the first of its aliases), its size up to the next higher address.
+    public func lookup(_ address: UInt64, end: UInt64) -> (name: String, offset: UInt64, size: UInt64)? {
+        var low = 0, high = symbols.count
+        while low < high {
+            let mid = (low + high) / 2
+            if symbols[mid].address <= address { low = mid + 1 } else { high = mid }
+        }
+        var i = low - 1
+        guard i >= 0 else { return nil }
+        let start = symbols[i].address
+        while i > 0, symbols[i - 1].address == start { i -= 1 }
+        var next = low
+        while next < symbols.count, symbols[next].address == start { next += 1 }
+        let symbolEnd = next < symbols.count ? symbols[next].address : end
+        guard symbolEnd > start else { return nil }
+        return (symbols[i].name, address - start, symbolEnd - start)
+    }
+}
+
+public struct KallsymsError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ text: String) { description = text }
+}
+
+/// Reads a byte stream from kernel memory a page at a time.
+struct ChunkedReader {
+    let memory: KernelMemory
+    var address: UInt64
+    var buffer: [UInt8] = []
+    var position = 0
+    var remaining: Int
+
+    init(memory: KernelMemory, start: UInt64, limit: Int) {
+        self.memory = memory
+        self.address = start
+        self.remaining = limit
+    }
+
+    mutating func next() throws -> UInt8 {
+        if position == buffer.count {
+            guard remaining > 0 else { throw KallsymsError("kallsyms names run past \(Kallsyms.maxNamesBytes) bytes") }
+            let n = min(Int(4096 - (address & 4095)), remaining)
+            buffer = try memory.bytes(address, count: n)
+            address &+= UInt64(n)
+            remaining -= n
+            position = 0
+        }
+        defer { position += 1 }
+        return buffer[position]
+    }
+}

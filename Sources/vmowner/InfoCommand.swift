@@ -1,0 +1,92 @@
+import ArgumentParser
+import DepotWalker
+import ELFCore
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Describe the dump: format, architecture, release, KASLR offset, memory, page_owner features.")
+
+    @OptionGroup var files: DumpFiles
+
+    @Option(help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    func run() throws {
+        try runReporting(files.vmcore) {
+            let dump = try files.open()
+            let document = try InfoDocument(dump: dump)
+            if format == .json {
+                StandardOutput.shared.write(try JSONText.encode(document))
+            } else {
+                StandardOutput.shared.write(document.text)
+            }
+        }
+    }
+}
+
+struct InfoDocument: Codable {
+    struct Range: Codable { let start: UInt64; let end: UInt64 }
+    let format: String
+    let arch: String
+    let release: String
+    let kernel_offset: UInt64
+    let memory_bytes: UInt64
+    let ranges: [Range]
+    let page_owner_enabled: Bool
+    let page_owner_record_bytes: Int?
+    let page_owner_fields: [String]
+    let stack_list: Bool
+    let stack_depot_pools: UInt64?
+    let symbols: String
+
+    init(dump: KernelDump) throws {
+        format = dump.physical.formatName
+        arch = "x86_64"
+        release = dump.release
+        kernel_offset = dump.kernelOffset
+        ranges = dump.physical.ranges.map { Range(start: $0.start, end: $0.end) }
+        memory_bytes = dump.physical.ranges.reduce(0) { $0 &+ ($1.end &- $1.start) }
+        page_owner_enabled = try PageOwnerContext.isEnabled(dump)
+        let types = dump.vmlinux.types
+        if let layout = try? types.structType("page_owner", near: "page_owner_ops") {
+            page_owner_record_bytes = layout.size
+            page_owner_fields = layout.members.map(\.name)
+        } else {
+            page_owner_record_bytes = nil
+            page_owner_fields = []
+        }
+        stack_list = dump.address(of: "stack_list") != nil
+        stack_depot_pools = page_owner_enabled ? (try? StackDepot(dump: dump))?.poolCount : nil
+        symbols = Kallsyms.Location(dump.info) != nil ? "kallsyms from the dump" : "vmlinux symbol table (fallback)"
+    }
+
+    var text: String {
+        var s = ""
+        s += "format:       \(format)\n"
+        s += "arch:         \(arch)\n"
+        s += "release:      \(release)\n"
+        s += "KASLR offset: 0x\(String(kernel_offset, radix: 16))\n"
+        s += "memory:       \(memory_bytes) bytes (\(Units.mib(memory_bytes)) MiB) in \(ranges.count) ranges\n"
+        for r in ranges { s += "              0x\(String(r.start, radix: 16))-0x\(String(r.end, radix: 16))\n" }
+        s += "page_owner:   \(page_owner_enabled ? "enabled" : "not enabled (boot with page_owner=on)")\n"
+        if let bytes = page_owner_record_bytes {
+            s += "record:       struct page_owner, \(bytes) bytes: \(page_owner_fields.joined(separator: ", "))\n"
+        }
+        s += "show_stacks:  \(stack_list ? "kept by the kernel (stack_list)" : "counted from pages (kernel has no stack_list)")\n"
+        if let pools = stack_depot_pools { s += "stack depot:  \(pools) pools\n" }
+        s += "symbols:      \(symbols)\n"
+        return s
+    }
+}
+
+enum Units {
+    static func mib(_ bytes: UInt64) -> String { String(format1: Double(bytes) / 1048576) }
+}
+
+extension String {
+    /// One decimal place, without Foundation's locale.
+    init(format1 value: Double) {
+        let tenths = Int64((value * 10).rounded())
+        self = "\(tenths / 10).\(abs(tenths % 10))"
+    }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import DepotWalker
+import ELFCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Buffered standard output for reports; diagnostics go to standard error.
+final class StandardOutput: TextSink {
+    static let shared = StandardOutput()
+    private var buffer: [UInt8] = []
+
+    init() { buffer.reserveCapacity(1 << 20) }
+
+    func write(_ bytes: UnsafeRawBufferPointer) {
+        if buffer.count + bytes.count > 1 << 20 { flush() }
+        if bytes.count >= 1 << 20 {
+            _ = fwrite(bytes.baseAddress, 1, bytes.count, stdout)
+        } else {
+            buffer.append(contentsOf: bytes)
+        }
+    }
+
+    func write(_ text: String) {
+        var copy = text
+        copy.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+    }
+
+    func write(_ bytes: [UInt8]) { bytes.withUnsafeBytes { write($0) } }
+
+    func flush() {
+        buffer.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, stdout) }
+        buffer.removeAll(keepingCapacity: true)
+        fflush(stdout)
+    }
+}
+
+enum Diagnostics {
+    static func warn(_ text: String) {
+        fputs("vmowner: warning: \(text)\n", stderr)
+    }
+}
+
+/// Runs a command body: bad input is one line on stderr and exit code 1, never a trap.
+func runReporting(_ vmcore: String, _ body: () throws -> Void) throws {
+    do {
+        try body()
+        StandardOutput.shared.flush()
+    } catch let error as InputError {
+        StandardOutput.shared.flush()
+        fputs("vmowner: \(error)\n", stderr)
+        throw ExitCode(1)
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        StandardOutput.shared.flush()
+        fputs("vmowner: \(vmcore): \(error)\n", stderr)
+        throw ExitCode(1)
+    }
+}

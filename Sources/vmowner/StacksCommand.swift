@@ -1,0 +1,90 @@
+import ArgumentParser
+import DepotWalker
+import ELFCore
+import Foundation
+
+struct Stacks: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print page_owner_stacks/show_stacks (or show_handles, show_stacks_handles).",
+        discussion: """
+        On kernels that keep the allocation stack list (6.9+) the counts are the kernel's own; on \
+        older kernels, or with --from-pages, they are counted from the pages.
+        """)
+
+    @OptionGroup var files: DumpFiles
+
+    @Option(help: "Leave out stacks holding fewer base pages (count_threshold). Default: the dumped kernel's own threshold.")
+    var threshold: UInt64?
+
+    @Flag(help: "Print show_handles: handle and page count, no stack.")
+    var handles = false
+
+    @Flag(name: .customLong("with-handles"), help: "Print show_stacks_handles: stack and handle, every stack listed.")
+    var withHandles = false
+
+    @Flag(name: .customLong("from-pages"), help: "Count the pages of each stack from the pages themselves, on any kernel.")
+    var fromPages = false
+
+    @Option(help: "Output format: text, json or csv.")
+    var format: OutputFormat = .text
+
+    func validate() throws {
+        if handles && withHandles { throw ValidationError("--handles and --with-handles are different files; pick one") }
+    }
+
+    func run() throws {
+        try runReporting(files.vmcore) {
+            let context = try files.openPageOwner()
+            var stacks = fromPages ? nil : try StackCounts.fromStackList(context)
+            if stacks == nil {
+                let census = PageCensus(context: context)
+                if census.unreadable > 0 { Diagnostics.warn("\(census.unreadable) pages could not be read from \(files.vmcore); counts are partial") }
+                stacks = StackCounts.fromPages(census, context: context)
+            }
+            let list = stacks ?? []
+            let limit = threshold ?? StackCounts.threshold(context)
+            let parts: StackReport.Parts = handles ? .showHandles : withHandles ? .showStacksHandles : .showStacks
+            switch format {
+            case .text:
+                StandardOutput.shared.write(StackReport(symbolizer: context.symbolizer).text(list, parts: parts, threshold: limit))
+            case .json, .csv:
+                let rows = list.filter { parts.contains(.pages) ? $0.pages >= 1 && UInt64($0.pages) >= limit : true }
+                    .map { StackRow(handle: $0.handle, nr_base_pages: $0.pages, frames: ($0.frames ?? []).map(context.symbolizer.format)) }
+                if format == .json {
+                    StandardOutput.shared.write(try JSONText.encode(StacksDocument(threshold: limit, stacks: rows)))
+                } else {
+                    var csv = "handle,nr_base_pages,frames\n"
+                    for r in rows { csv += "\(r.handle),\(r.nr_base_pages),\(CSV.field(r.frames.joined(separator: ";")))\n" }
+                    StandardOutput.shared.write(csv)
+                }
+            }
+        }
+    }
+}
+
+struct StackRow: Codable {
+    let handle: UInt32
+    let nr_base_pages: Int64
+    let frames: [String]
+}
+
+struct StacksDocument: Codable {
+    let threshold: UInt64
+    let stacks: [StackRow]
+}
+
+enum JSONText {
+    static func encode<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
+    }
+}
+
+enum CSV {
+    /// RFC 4180 quoting where a field needs it.
+    static func field(_ s: String) -> String {
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+
+/// Every report equals what the simulated kernel would have printed (vmsim's expected/),
+/// byte for byte, for several seeds and sizes.
+@Suite struct ReportsMatchSimulatorTests {
+    static let machines: [(seed: Int, memory: String)] = [(1, "64M"), (2, "256M"), (3, "1G"), (4, "300M")]
+
+    @Test(arguments: machines)
+    func pageOwnerText(seed: Int, memory: String) throws {
+        let dir = try SimulatedDumps.dump(seed: seed, memory: memory)
+        let result = try Tools.vmowner("page-owner", dir.file("vmlinux"), dir.file("vmcore"))
+        #expect(result.status == 0, "\(result.stderr)")
+        let expected = try String(contentsOfFile: dir.file("expected/page_owner.txt"), encoding: .utf8)
+        #expect(!expected.isEmpty)
+        #expect(result.text == expected, "\(firstDifference(result.text, expected) ?? "")")
+    }
+
+    @Test(arguments: machines)
+    func stackFiles(seed: Int, memory: String) throws {
+        let dir = try SimulatedDumps.dump(seed: seed, memory: memory)
+        for (flags, file) in [([String](), "show_stacks.txt"), (["--handles"], "show_handles.txt"),
+                              (["--with-handles"], "show_stacks_handles.txt")] {
+            let result = try Tools.run("vmowner", ["stacks", dir.file("vmlinux"), dir.file("vmcore")] + flags)
+            #expect(result.status == 0, "\(result.stderr)")
+            let expected = try String(contentsOfFile: dir.file("expected/" + file), encoding: .utf8)
+            #expect(!expected.isEmpty, "\(file) is empty")
+            #expect(result.text == expected, "\(file): \(firstDifference(result.text, expected) ?? "")")
+        }
+    }
+
+    /// `count_threshold`: only stacks with at least N pages, N taken between the counts the
+    /// simulated kernel's show_stacks lists.
+    @Test func stacksThreshold() throws {
+        let dir = try SimulatedDumps.dump(seed: 2, memory: "256M")
+        func counts(_ text: String) -> [Int64] {
+            text.split(separator: "\n").filter { $0.hasPrefix("nr_base_pages: ") }
+                .compactMap { Int64($0.dropFirst("nr_base_pages: ".count)) }
+        }
+        let all = counts(try String(contentsOfFile: dir.file("expected/show_stacks.txt"), encoding: .utf8))
+        let sorted = all.sorted()
+        try #require(sorted.count >= 3)
+        let threshold = sorted[sorted.count / 2]
+        let result = try Tools.vmowner("stacks", dir.file("vmlinux"), dir.file("vmcore"), "--threshold", String(threshold))
+        #expect(result.status == 0)
+        let printed = counts(result.text)
+        #expect(printed == all.filter { $0 >= threshold })
+        #expect(printed.count < all.count)
+    }
+}
