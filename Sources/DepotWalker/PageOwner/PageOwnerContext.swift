@@ -94,9 +94,9 @@ public final class PageOwnerContext: @unchecked Sendable {
     /// HUGETLB_PAGE_ORDER (9 on x86_64) with hugetlb and the largest buddy order without.
     static func pageblockOrder(dump: KernelDump, maxOrder: UInt64) throws -> UInt64 {
         if let at = dump.address(of: "pageblock_order") { return UInt64(try dump.memory.u32(at)) }
-        let hasHugetlb = dump.info.number("PAGE_HUGETLB_MAPCOUNT_VALUE") != nil
-            || dump.info.number("HUGETLB_PAGE_DTOR") != nil
-            || dump.vmlinux.symbols.address(of: "hstates") != nil
+        // `hstates` exists exactly when CONFIG_HUGETLB_PAGE does (VMCOREINFO's
+        // PAGE_HUGETLB_MAPCOUNT_VALUE does not tell: 6.12 writes it either way).
+        let hasHugetlb = dump.vmlinux.symbols.address(of: "hstates") != nil
         return hasHugetlb ? min(9, maxOrder) : maxOrder
     }
 
