@@ -1,0 +1,72 @@
+import CLibDW
+import Glibc
+
+/// Owns the open vmlinux: file descriptor, libelf handle and libdw handle, closed together.
+/// Everything that keeps a `Dwarf_Die` (DebugTypes, TypeLayout) keeps this object alive,
+/// because a DIE points into libdw's memory.
+final class ELFFile {
+    let path: String
+    let fd: Int32
+    let elf: OpaquePointer
+    let dwarf: OpaquePointer
+
+    /// Opens `path` and checks, in order, that it exists, is ELF, is x86_64 and has DWARF.
+    init(path: String) throws {
+        self.path = path
+        func fail(_ reason: String) -> InputError { InputError(file: path, reason: reason) }
+
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw fail("cannot open: \(String(cString: strerror(errno)))")
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw fail("not a regular file") }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw fail("cannot open: \(String(cString: strerror(errno)))") }
+
+        _ = elf_version(UInt32(EV_CURRENT))
+        guard let elf = elf_begin(fd, ELF_C_READ_MMAP, nil) else {
+            close(fd)
+            throw fail("cannot read as ELF: \(String(cString: elf_errmsg(-1)))")
+        }
+        func failClosing(_ reason: String) -> InputError {
+            elf_end(elf)
+            close(fd)
+            return fail(reason)
+        }
+        guard elf_kind(elf) == ELF_K_ELF else { throw failClosing("not an ELF file (expected the vmlinux of the crashed kernel)") }
+        var header = GElf_Ehdr()
+        guard gelf_getehdr(elf, &header) != nil else { throw failClosing("unreadable ELF header") }
+        guard gelf_getclass(elf) == ELFCLASS64, header.e_machine == UInt16(EM_X86_64) else {
+            throw failClosing("not an x86_64 ELF file (e_machine \(header.e_machine))")
+        }
+        guard let dwarf = dwarf_begin_elf(elf, DWARF_C_READ, nil) else {
+            throw failClosing("no DWARF debug info (build the kernel with CONFIG_DEBUG_INFO, or use the unstripped vmlinux): \(String(cString: dwarf_errmsg(-1)))")
+        }
+        self.fd = fd
+        self.elf = elf
+        self.dwarf = dwarf
+    }
+
+    deinit {
+        dwarf_end(dwarf)
+        elf_end(elf)
+        close(fd)
+    }
+
+    /// Calls `body` with each section and its header, stopping early when it returns false.
+    func forEachSection(_ body: (OpaquePointer, GElf_Shdr) -> Bool) {
+        var section = elf_nextscn(elf, nil)
+        while let current = section {
+            var header = GElf_Shdr()
+            if gelf_getshdr(current, &header) != nil, !body(current, header) { return }
+            section = elf_nextscn(elf, current)
+        }
+    }
+
+    /// The raw contents of a section, or nil when it has none in the file (SHT_NOBITS) or
+    /// libelf cannot provide them.
+    func contents(of section: OpaquePointer) -> UnsafeRawBufferPointer? {
+        guard let data = elf_rawdata(section, nil), let base = data.pointee.d_buf else { return nil }
+        return UnsafeRawBufferPointer(start: base, count: data.pointee.d_size)
+    }
+}
