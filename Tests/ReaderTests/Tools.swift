@@ -23,17 +23,18 @@ enum Tools {
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        // Read both pipes while the process runs, or a large report would block it.
-        var outData = Data(), errData = Data()
+        // Read stderr beside stdout while the process runs, or a large report would block it.
+        let errData = DataBox()
         let group = DispatchGroup()
         group.enter()
-        DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter()
-        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        DispatchQueue.global().async { errData.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: outData, stderr: String(decoding: errData, as: UTF8.self))
+        return Result(status: process.terminationStatus, stdout: outData, stderr: String(decoding: errData.data, as: UTF8.self))
     }
+
+    private final class DataBox: @unchecked Sendable { var data = Data() }
 
     static func vmowner(_ arguments: String...) throws -> Result { try run("vmowner", arguments) }
 }

@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+
+/// vmowner on dumps of real Linux kernels booted under QEMU (samples/real-kernel/make-dump.sh,
+/// which `make test` runs first), against what those kernels printed about themselves just
+/// before the dump. The only differences allowed are pages allocated or freed between the
+/// capture and the dump, at most 1% of the records.
+@Suite struct RealKernelTests {
+    static let versions = ["6.12", "6.1"]
+    static let allowedDifference = 0.01
+
+    static func folder(_ version: String) throws -> URL {
+        let root = ProcessInfo.processInfo.environment["VMOWNER_CACHE"] ?? "/var/cache/vmowner"
+        let dir = URL(fileURLWithPath: root).appendingPathComponent("real-kernel/\(version)")
+        guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("DONE").path) else {
+            throw Missing(message: "no real \(version) kernel dump at \(dir.path): run samples/real-kernel/make-dump.sh \(version) (make test does; it needs qemu-system-x86)")
+        }
+        return dir
+    }
+
+    struct Missing: Error, CustomStringConvertible { let message: String; var description: String { message } }
+
+    @Test(arguments: versions)
+    func pageOwnerMatchesTheKernel(version: String) throws {
+        let dir = try Self.folder(version)
+        let result = try Tools.vmowner("page-owner", dir.file("vmlinux"), dir.file("vmcore.elf"))
+        #expect(result.status == 0, "\(result.stderr)")
+        let ours = PageOwnerRecords(result.text)
+        let kernel = PageOwnerRecords(try String(contentsOfFile: dir.file("captured/page_owner.txt"), encoding: .utf8))
+        #expect(kernel.records.count > 10_000)
+        let comparison = ours.compare(with: kernel)
+        print("real \(version) page_owner: \(comparison)")
+        #expect(Double(comparison.differing) <= Self.allowedDifference * Double(kernel.records.count), "\(comparison)\n\(comparison.examples.joined(separator: "\n----\n"))")
+        // What the workload put there shows up: module frames and memcg lines.
+        #expect(result.text.contains(" [brd]\n"))
+        #expect(result.text.contains("Charged to memcg "))
+    }
+
+    @Test(arguments: versions)
+    func showStacksMatchesTheKernel(version: String) throws {
+        let dir = try Self.folder(version)
+        let captured = dir.appendingPathComponent("captured/show_stacks.txt")
+        guard FileManager.default.fileExists(atPath: captured.path) else { return }    // before 6.9
+        let result = try Tools.vmowner("stacks", dir.file("vmlinux"), dir.file("vmcore.elf"), "--threshold", "0")
+        #expect(result.status == 0, "\(result.stderr)")
+        let comparison = StackRecords(result.text).compare(with: StackRecords(try String(contentsOf: captured, encoding: .utf8)))
+        print("real \(version) show_stacks: \(comparison)")
+        #expect(comparison.total > 50)
+        #expect(Double(comparison.differing) <= Self.allowedDifference * Double(comparison.total), "\(comparison)")
+
+        let threshold = try String(contentsOfFile: dir.file("captured/count_threshold"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let filtered = try Tools.vmowner("stacks", dir.file("vmlinux"), dir.file("vmcore.elf"), "--threshold", threshold)
+        let kernelFiltered = StackRecords(try String(contentsOfFile: dir.file("captured/show_stacks_threshold.txt"), encoding: .utf8))
+        let c2 = StackRecords(filtered.text).compare(with: kernelFiltered)
+        #expect(c2.total > 0)
+        #expect(c2.onlyOurs + c2.onlyKernel <= 1, "\(c2)")
+    }
+
+    /// dd wrote 64 MiB into tmpfs: about 64 MiB owned by dd in the summary and one stack.
+    @Test(arguments: versions)
+    func ddOwnsItsPages(version: String) throws {
+        let dir = try Self.folder(version)
+        let result = try Tools.vmowner(dir.file("vmlinux"), dir.file("vmcore.elf"), "--format", "json")
+        #expect(result.status == 0, "\(result.stderr)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+        let tasks = try #require(doc["top_tasks"] as? [[String: Any]])
+        let dd = tasks.filter { $0["comm"] as? String == "dd" }.reduce(0.0) { $0 + (($1["mib"] as? NSNumber)?.doubleValue ?? 0) }
+        #expect(dd >= 63 && dd <= 70, "dd owns \(dd) MiB")
+        let stacks = try #require(doc["top_stacks"] as? [[String: Any]])
+        #expect(stacks.contains { (($0["mib"] as? NSNumber)?.doubleValue ?? 0) >= 63 }, "no stack holds 64 MiB")
+    }
+}
+
+/// page_owner text split into records keyed by pfn.
+struct PageOwnerRecords {
+    var records: [UInt64: Substring] = [:]
+
+    init(_ text: String) {
+        for record in text.split(separator: "\n\n") {
+            let lines = record.split(separator: "\n", maxSplits: 2)
+            guard lines.count >= 2, lines[1].hasPrefix("PFN ") else { continue }
+            let word = lines[1].dropFirst(4).prefix { $0 != " " }
+            let pfn = word.hasPrefix("0x") ? UInt64(word.dropFirst(2), radix: 16) : UInt64(word)
+            if let pfn { records[pfn] = record }
+        }
+    }
+
+    struct Comparison: CustomStringConvertible {
+        var same = 0, changed = 0, onlyOurs = 0, onlyKernel = 0
+        var examples: [String] = []
+        var differing: Int { changed + onlyOurs + onlyKernel }
+        var description: String { "\(same) same, \(changed) changed, \(onlyOurs) only in the dump, \(onlyKernel) only in the capture" }
+    }
+
+    func compare(with kernel: PageOwnerRecords) -> Comparison {
+        var c = Comparison()
+        for (pfn, record) in records {
+            guard let theirs = kernel.records[pfn] else { c.onlyOurs += 1; continue }
+            if theirs == record { c.same += 1 } else {
+                c.changed += 1
+                if c.examples.count < 3 { c.examples.append("vmowner:\n\(record)\nkernel:\n\(theirs)") }
+            }
+        }
+        c.onlyKernel = kernel.records.keys.filter { records[$0] == nil }.count
+        return c
+    }
+}
+
+/// show_stacks text: stack → its count line.
+struct StackRecords {
+    var counts: [Substring: Substring] = [:]
+
+    init(_ text: String) {
+        for record in text.split(separator: "\n\n") {
+            guard let cut = record.lastIndex(of: "\n") else { continue }
+            counts[record[..<cut]] = record[record.index(after: cut)...]
+        }
+    }
+
+    struct Comparison: CustomStringConvertible {
+        var total = 0, same = 0, countChanged = 0, onlyOurs = 0, onlyKernel = 0
+        var differing: Int { countChanged + onlyOurs + onlyKernel }
+        var description: String { "\(same) of \(total) stacks same, \(countChanged) with other counts, \(onlyOurs) only in the dump, \(onlyKernel) only in the capture" }
+    }
+
+    func compare(with kernel: StackRecords) -> Comparison {
+        var c = Comparison()
+        c.total = kernel.counts.count
+        for (stack, count) in counts {
+            guard let theirs = kernel.counts[stack] else { c.onlyOurs += 1; continue }
+            if theirs == count { c.same += 1 } else { c.countChanged += 1 }
+        }
+        c.onlyKernel = kernel.counts.keys.filter { counts[$0] == nil }.count
+        return c
+    }
+}
