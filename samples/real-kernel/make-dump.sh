@@ -1,0 +1,270 @@
+#!/usr/bin/env bash
+# Builds a small Linux kernel with page_owner from Debian's sources, boots it
+# under QEMU, runs a workload, captures what the kernel says about its own
+# pages, and dumps guest memory twice (ELF and kdump-zlib).
+#
+# Usage: samples/real-kernel/make-dump.sh VERSION [--force]
+#   VERSION  6.12 or 6.1 (Debian's linux-source-VERSION package)
+#   --force  boot and dump again even if the result folder is complete
+#
+# Environment:
+#   VMOWNER_CACHE         cache root (default /var/cache/vmowner)
+#   VMOWNER_BOOT_TIMEOUT  seconds to wait for the guest's marker (default 900)
+#   VMOWNER_THRESHOLD     page_owner_stacks count_threshold (default 512)
+#
+# Progress goes to stderr; the last stdout line is the result folder.
+# See README.md next to this script for what lands in that folder.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+log() { printf '[make-dump %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf '[make-dump] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- arguments
+version=""
+force=0
+for arg in "$@"; do
+    case "$arg" in
+        --force) force=1 ;;
+        6.12|6.1) version="$arg" ;;
+        -h|--help) sed -n '2,17p' "$0" >&2; exit 0 ;;
+        *) die "unknown argument '$arg' (expected 6.12 or 6.1, optionally --force)" ;;
+    esac
+done
+[ -n "$version" ] || die "usage: $0 VERSION [--force]   (VERSION = 6.12 or 6.1)"
+
+cache_root="${VMOWNER_CACHE:-/var/cache/vmowner}/real-kernel"
+boot_timeout="${VMOWNER_BOOT_TIMEOUT:-900}"
+threshold="${VMOWNER_THRESHOLD:-512}"
+case "$boot_timeout$threshold" in *[!0-9]*) die "VMOWNER_BOOT_TIMEOUT and VMOWNER_THRESHOLD must be whole numbers" ;; esac
+marker="VMOWNER-CAPTURE-DONE"
+fragments=("$here/config/common.config" "$here/config/$version.config")
+for f in "${fragments[@]}" "$here/fix-page-owner-memcg.py" "$here/guest-init.sh" "$here/qmp.py"; do
+    [ -r "$f" ] || die "missing helper file $f"
+done
+
+# ---------------------------------------------------------------- packages
+# Installs only what is missing, with a single apt-get update.
+install_packages() {
+    local wanted=(qemu-system-x86 busybox-static flex bison bc libelf-dev libssl-dev dwarves
+                  "linux-source-$version" make xz-utils cpio gzip tar)
+    local missing=() p
+    for p in "${wanted[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "installing packages: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq || die "apt-get update failed"
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 \
+        || die "apt-get install failed for: ${missing[*]}"
+}
+
+# ---------------------------------------------------------------- kernel build
+# The build is keyed only by what changes the kernel (config fragments, the
+# source fix and the source tarball), so editing the boot part of this script
+# does not rebuild the kernel.
+tarball="/usr/src/linux-source-$version.tar.xz"
+
+hash_of() { cat "$@" | sha256sum | cut -c1-12; }
+
+build_kernel() {
+    [ -r "$tarball" ] || die "$tarball not found (is linux-source-$version installed?)"
+    local build_key
+    build_key="$( { cat "${fragments[@]}" "$here/fix-page-owner-memcg.py"; stat -c '%s %Y' "$tarball"; } | sha256sum | cut -c1-12)"
+    build_dir="$cache_root/build/$version-$build_key"
+    src="$build_dir/linux-source-$version"
+    if [ -s "$src/vmlinux" ] && [ -s "$src/arch/x86/boot/bzImage" ] && [ -s "$src/drivers/block/brd.ko" ]; then
+        log "kernel already built in $src"
+        return 0
+    fi
+    mkdir -p "$build_dir"
+    if [ ! -f "$build_dir/UNPACKED" ]; then
+        log "unpacking $tarball"
+        rm -rf "$src"
+        tar -C "$build_dir" -xJf "$tarball" || die "could not unpack $tarball"
+        [ -f "$src/Makefile" ] || die "unexpected tarball layout: no $src/Makefile"
+        touch "$build_dir/UNPACKED"
+    fi
+    python3 "$here/fix-page-owner-memcg.py" "$src" >&2 || die "source fix failed"
+
+    log "configuring (tinyconfig + ${fragments[*]##*/})"
+    local mk=(nice -n 10 make -C "$src" -j2)
+    "${mk[@]}" tinyconfig >"$build_dir/config.log" 2>&1 || die "make tinyconfig failed, see $build_dir/config.log"
+    # Twice: some options only become visible after the first round enabled their parents.
+    local round
+    for round in 1 2; do
+        (cd "$src" && scripts/kconfig/merge_config.sh -m .config "${fragments[@]}") >>"$build_dir/config.log" 2>&1 \
+            || die "merge_config.sh failed, see $build_dir/config.log"
+        "${mk[@]}" olddefconfig >>"$build_dir/config.log" 2>&1 || die "make olddefconfig failed"
+    done
+    check_config "$src/.config"
+
+    log "building bzImage + modules (nice -n 10, -j2; about 7 minutes; log: $build_dir/build.log)"
+    local start=$SECONDS
+    if ! "${mk[@]}" bzImage modules >"$build_dir/build.log" 2>&1; then
+        tail -n 30 "$build_dir/build.log" >&2
+        die "kernel build failed, see $build_dir/build.log"
+    fi
+    log "kernel built in $((SECONDS - start)) s"
+    [ -s "$src/drivers/block/brd.ko" ] || die "build finished but brd.ko is missing"
+}
+
+# Every option the fragments ask for must have survived olddefconfig.
+check_config() {
+    local config="$1" line name bad=0
+    while IFS= read -r line; do
+        case "$line" in
+            CONFIG_*=*)
+                grep -qxF "$line" "$config" || { log "config: wanted '$line', got '$(grep -E "^(# )?${line%%=*}[= ]" "$config" || echo unset)'"; bad=1; } ;;
+            "# CONFIG_"*" is not set")
+                name="${line#\# }"; name="${name%% *}"
+                if grep -qE "^$name=" "$config"; then log "config: wanted $name off, got '$(grep -E "^$name=" "$config")'"; bad=1; fi ;;
+        esac
+    done < <(cat "${fragments[@]}")
+    # Options selected rather than asked for, that the dump depends on.
+    for name in CONFIG_STACKDEPOT CONFIG_PAGE_EXTENSION; do
+        grep -qx "$name=y" "$config" || { log "config: $name is not enabled"; bad=1; }
+    done
+    grep -qxE "CONFIG_(VMCORE_INFO|CRASH_CORE)=y" "$config" || { log "config: neither VMCORE_INFO nor CRASH_CORE is enabled"; bad=1; }
+    [ $bad -eq 0 ] || die "the kernel configuration is missing options (see above)"
+}
+
+# ---------------------------------------------------------------- initramfs
+make_initramfs() {
+    local root="$work/initramfs"
+    rm -rf "$root"
+    mkdir -p "$root"/{bin,proc,sys,dev,tmp,root}
+    cp /bin/busybox "$root/bin/busybox"
+    sed -e "s/@THRESHOLD@/$threshold/g" -e "s/@MARKER@/$marker/g" "$here/guest-init.sh" >"$root/init"
+    chmod 755 "$root/init"
+    cp "$src/drivers/block/brd.ko" "$root/brd.ko"
+    (cd "$root" && find . | cpio -o -H newc --quiet | gzip -9) >"$work/initramfs.cpio.gz" \
+        || die "could not build the initramfs"
+}
+
+# ---------------------------------------------------------------- boot + dump
+qemu_pid=""
+stop_qemu() {
+    if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
+        kill "$qemu_pid" 2>/dev/null || true
+        wait "$qemu_pid" 2>/dev/null || true
+    fi
+    qemu_pid=""
+}
+trap stop_qemu EXIT
+
+boot_and_dump() {
+    local serial="$result/serial.log" qmp="$work/qmp.sock"
+    rm -f "$serial" "$qmp" "$result/vmcore.elf" "$result/vmcore.kdump-zlib" "$result/DONE"
+    # vda: a small swap disk; vdb: the raw disk the guest writes its tar onto.
+    truncate -s 0 "$work/swap.img" "$work/capture.img"
+    truncate -s 64M "$work/swap.img"
+    truncate -s 1G "$work/capture.img"
+    local cmdline="console=ttyS0 page_owner=on panic=-1"
+    echo "$cmdline" >"$result/cmdline.txt"
+    log "booting under QEMU (TCG, 1 GiB, 2 vCPUs); serial log: $serial"
+    nice -n 10 qemu-system-x86_64 -accel tcg -m 1G -smp 2 -no-reboot \
+        -device vmcoreinfo \
+        -kernel "$src/arch/x86/boot/bzImage" -initrd "$work/initramfs.cpio.gz" \
+        -append "$cmdline" \
+        -drive "file=$work/swap.img,format=raw,if=virtio" \
+        -drive "file=$work/capture.img,format=raw,if=virtio" \
+        -nographic -monitor none -serial "file:$serial" \
+        -qmp "unix:$qmp,server=on,wait=off" \
+        </dev/null >"$work/qemu.out" 2>&1 &
+    qemu_pid=$!
+
+    local start=$SECONDS
+    while ! grep -qa "^$marker" "$serial" 2>/dev/null; do
+        if ! kill -0 "$qemu_pid" 2>/dev/null; then
+            tail -n 40 "$serial" >&2 2>/dev/null || true
+            cat "$work/qemu.out" >&2
+            die "QEMU exited before the guest printed $marker (see $serial)"
+        fi
+        if grep -qa "Kernel panic" "$serial" 2>/dev/null; then
+            tail -n 40 "$serial" >&2
+            die "the guest kernel panicked (see $serial)"
+        fi
+        if [ $((SECONDS - start)) -ge "$boot_timeout" ]; then
+            tail -n 20 "$serial" >&2
+            die "guest did not print $marker within $boot_timeout s (VMOWNER_BOOT_TIMEOUT; see $serial)"
+        fi
+        sleep 1
+    done
+    log "guest finished its capture after $((SECONDS - start)) s; stopping it and dumping memory"
+    python3 "$here/qmp.py" "$qmp" 600 \
+        '{"execute": "stop"}' \
+        "{\"execute\": \"dump-guest-memory\", \"arguments\": {\"paging\": false, \"protocol\": \"file:$result/vmcore.elf\"}}" \
+        "{\"execute\": \"dump-guest-memory\", \"arguments\": {\"paging\": false, \"protocol\": \"file:$result/vmcore.kdump-zlib\", \"format\": \"kdump-zlib\"}}" \
+        '{"execute": "quit"}' >&2 || die "QMP conversation with QEMU failed"
+    local waited=0
+    while kill -0 "$qemu_pid" 2>/dev/null && [ $waited -lt 30 ]; do sleep 1; waited=$((waited + 1)); done
+    stop_qemu
+    log "boot + dump took $((SECONDS - start)) s"
+
+    # A kernel oops while reading page_owner kills the reader, not the guest: fail on it.
+    if grep -qaE "Oops|BUG:|WARNING:|Call Trace" "$serial"; then
+        grep -naE "Oops|BUG:|WARNING:" "$serial" | head -n 5 >&2
+        die "the guest kernel reported a problem (see $serial); result left incomplete"
+    fi
+    [ -s "$result/vmcore.elf" ] || die "vmcore.elf was not written"
+    [ -s "$result/vmcore.kdump-zlib" ] || die "vmcore.kdump-zlib was not written"
+    # QEMU creates its dumps owner-read-only; the dumps hold nothing secret.
+    chmod 0644 "$result/vmcore.elf" "$result/vmcore.kdump-zlib"
+}
+
+extract_capture() {
+    local dir="$result/captured"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    tar -C "$dir" -xf "$work/capture.img" || die "could not read the tar the guest wrote"
+    [ -d "$dir/capture" ] && { mv "$dir"/capture/* "$dir"/; rmdir "$dir/capture"; }
+    local needed=(page_owner.txt count_threshold pagetypeinfo.txt modules.txt version.txt meminfo.txt)
+    [ "$version" = "6.12" ] && needed+=(show_stacks.txt show_stacks_threshold.txt allocinfo.txt)
+    local f
+    for f in "${needed[@]}"; do
+        [ -s "$dir/$f" ] || die "the guest's capture lacks $f"
+    done
+}
+
+# Quick sanity numbers, so a human sees at once whether the workload showed up.
+summarize() {
+    local dir="$result/captured" po="$result/captured/page_owner.txt"
+    log "kernel: $(cat "$dir/version.txt")"
+    log "page_owner records: $(grep -c '^Page allocated via order' "$po")"
+    log "records with comm dd: $(grep -c ', tgid [0-9]* (dd)' "$po" || true)"
+    log "pages charged to memcg work: $(grep -c 'Charged to memcg work' "$po" || true)"
+    log "records with [brd] frames: $(awk '/^Page allocated/{r=0} /\[brd\]/{if(!r){n++;r=1}} END{print n+0}' "$po")"
+    if [ -f "$dir/show_stacks.txt" ]; then
+        log "show_stacks: $(grep -c '^nr_base_pages' "$dir/show_stacks.txt" || true) stacks; with count_threshold $threshold: $(grep -c '^nr_base_pages' "$dir/show_stacks_threshold.txt" || true)"
+    fi
+}
+
+# ---------------------------------------------------------------- main
+install_packages
+build_kernel
+
+result_key="$(hash_of "${fragments[@]}" "$here/fix-page-owner-memcg.py" "$0" "$here/guest-init.sh" "$here/qmp.py")"
+result="$cache_root/$version-$result_key"
+work="$result/work"
+if [ -f "$result/DONE" ] && [ $force -eq 0 ]; then
+    log "result already complete (use --force to boot again)"
+else
+    mkdir -p "$work"
+    make_initramfs
+    boot_and_dump
+    extract_capture
+    # Hard links save 100+ MB when the cache is on one filesystem.
+    ln -f "$src/vmlinux" "$result/vmlinux" 2>/dev/null || cp "$src/vmlinux" "$result/vmlinux"
+    cp "$src/.config" "$result/kernel.config"
+    make -s -C "$src" kernelversion >"$result/kernelversion.txt"
+    qemu-system-x86_64 --version | head -n 1 >"$result/qemu-version.txt"
+    rm -f "$work/swap.img" "$work/capture.img"
+    summarize
+    date -u +%Y-%m-%dT%H:%M:%SZ >"$result/DONE"
+fi
+ln -sfn "$(basename "$result")" "$cache_root/$version"
+echo "$result"
