@@ -77,6 +77,20 @@ import Testing
         #expect(error.reason.contains("not an x86_64 ELF"))
     }
 
+    /// zlib-compressed DWARF (CONFIG_DEBUG_INFO_COMPRESSED_ZLIB) reads as usual; zstd either
+    /// reads too (newer libdw) or is refused with a reason that says so.
+    @Test(arguments: ["zlib", "zstd"]) func compressedDebugSections(kind: String) throws {
+        let build = try DWARFFixture.build(dwarf: 5)
+        let path = DWARFFixture.scratch + "/compressed-\(kind)"
+        try DWARFFixture.run("/usr/bin/objcopy", ["--compress-debug-sections=\(kind)", build.binary, path])
+        do {
+            let page = try VMLinux(path: path).types.structType("page")
+            #expect(try page.member("memcg_data").offset == DWARFFixture.facts().offsets["page.memcg_data"])
+        } catch let error as InputError {
+            #expect(kind == "zstd" && error.reason.contains("zstd"), "\(error)")
+        }
+    }
+
     /// Damaged files must throw, never trap: every prefix length of a real ELF header region,
     /// and section headers pointing past the end of the file.
     @Test func truncatedAndCorruptELF() throws {

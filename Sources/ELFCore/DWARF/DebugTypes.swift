@@ -121,7 +121,9 @@ public final class DebugTypes {
         let bitSize = die.unsigned(DW_AT_bit_size).map { Int(clamping: $0) }
         if let bitSize, bitSize > 0 {
             // Bit position of the field's LSB from the start of the containing type.
-            let unitBytes = max(1, die.byteSize ?? type.size ?? 1)
+            // The storage unit is the field's type (at most 16 bytes: __int128); the clamp
+            // keeps a corrupt byte size from breaking the arithmetic below.
+            let unitBytes = min(16, max(1, die.byteSize ?? type.size ?? 1))
             let unitBits = unitBytes &* 8
             var total: Int
             if let dataBitOffset = die.unsigned(DW_AT_data_bit_offset) {

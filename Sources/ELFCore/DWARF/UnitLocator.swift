@@ -15,6 +15,8 @@ final class UnitLocator {
     private let index: NameIndex
     private var cache: [String: Int?] = [:]
     private var groupUnits: [Int: Int?] = [:]
+    /// DW_AT_name of each unit (the source path), read once when first needed.
+    private lazy var unitNames: [String] = index.units.map { $0.name ?? "" }
     /// How far to look for neighbouring local symbols and how many bracketed units to try.
     private let neighbourLimit = 256
     private let candidateLimit = 64
@@ -74,10 +76,7 @@ final class UnitLocator {
     private func namedUnits(for group: Int) -> [Int] {
         guard group < symbols.groupFiles.count else { return [] }
         let file = symbols.groupFiles[group]
-        return index.units.indices.filter { position in
-            guard let name = index.units[position].name else { return false }
-            return name == file || name.hasSuffix("/" + file)
-        }
+        return unitNames.indices.filter { unitNames[$0] == file || unitNames[$0].hasSuffix("/" + file) }
     }
 
     /// Tries the units between those of the nearest file-known local symbols around a global

@@ -40,11 +40,36 @@ final class ELFFile {
             throw failClosing("not an x86_64 ELF file (e_machine \(header.e_machine))")
         }
         guard let dwarf = dwarf_begin_elf(elf, DWARF_C_READ, nil) else {
-            throw failClosing("no DWARF debug info (build the kernel with CONFIG_DEBUG_INFO, or use the unstripped vmlinux): \(String(cString: dwarf_errmsg(-1)))")
+            let libdwSays = String(cString: dwarf_errmsg(-1))
+            if let compressed = Self.debugInfoCompression(elf) {
+                throw failClosing("its DWARF debug info is unreadable (\(compressed)): \(libdwSays); decompress it with `objcopy --decompress-debug-sections`")
+            }
+            throw failClosing("no DWARF debug info (build the kernel with CONFIG_DEBUG_INFO, or use the unstripped vmlinux): \(libdwSays)")
         }
         self.fd = fd
         self.elf = elf
         self.dwarf = dwarf
+    }
+
+    /// How .debug_info is compressed, when it is present but compressed; nil otherwise.
+    private static func debugInfoCompression(_ elf: OpaquePointer) -> String? {
+        var stringsIndex = 0
+        guard elf_getshdrstrndx(elf, &stringsIndex) == 0 else { return nil }
+        var section = elf_nextscn(elf, nil)
+        while let current = section {
+            var header = GElf_Shdr()
+            if gelf_getshdr(current, &header) != nil, let cName = elf_strptr(elf, stringsIndex, Int(header.sh_name)) {
+                let name = String(cString: cName)
+                if name == ".zdebug_info" { return "GNU .zdebug compression" }
+                if name == ".debug_info", header.sh_flags & UInt64(SHF_COMPRESSED) != 0 {
+                    var chdr = GElf_Chdr()
+                    let type = gelf_getchdr(current, &chdr) != nil ? chdr.ch_type : 0
+                    return type == 2 ? "compressed with zstd, which this libdw cannot read" : "compressed, type \(type)"
+                }
+            }
+            section = elf_nextscn(elf, current)
+        }
+        return nil
     }
 
     deinit {
