@@ -56,6 +56,9 @@ public final class DebugTypes {
 
     // MARK: Internals
 
+    /// The compile unit a symbol hint leads to (its DW_AT_name), for diagnostics and tests.
+    func unitName(near symbol: String) -> String? { locator.unit(near: symbol)?.name }
+
     private func variableDIE(_ name: String) -> Dwarf_Die? {
         if let unit = locator.unit(near: name), let die = index.find(.variable, name, in: unit), !die.isDeclaration {
             return die
