@@ -3,6 +3,8 @@ import CLibDW
 /// Answers layout questions from the vmlinux DWARF: struct/union layouts, typedef targets,
 /// enumerator values and variable types. Looks up a handful of names on demand; never builds
 /// an index of all DIEs (see NameIndex and UnitLocator for how names are found).
+/// Not thread-safe: it fills caches as it answers; use it from one thread (callers resolve
+/// their layouts once, up front).
 public final class DebugTypes {
     let file: ELFFile
     private let index: NameIndex

@@ -16,7 +16,8 @@ public struct ELFSymbol {
 }
 
 /// The vmlinux `.symtab` (or `.dynsym` when there is no `.symtab`): names to link-time
-/// addresses, and addresses back to names for the fallback symbolizer.
+/// addresses, and addresses back to names for the fallback symbolizer. Immutable once read,
+/// so it may be shared between threads.
 public final class ELFSymbolTable {
     /// Every defined, named, non-section, non-file symbol, in table order.
     let all: [ELFSymbol]
@@ -25,8 +26,10 @@ public final class ELFSymbolTable {
     /// The address of the first function of each file group, when it has one: the way from a
     /// static symbol to its compile unit through the DWARF address ranges.
     let groupFunction: [Int: UInt64]
-    private let indicesByName: [String: [Int]]
-    private lazy var sorted: [ELFSymbol] = Self.sortForLookup(all)
+    /// The preferred definition of each name: the global one, else the first local one.
+    private let indexByName: [String: Int]
+    /// Built with the table (not lazily) so a finished table is immutable and safe to share.
+    private let sorted: [ELFSymbol]
 
     init(file: ELFFile) {
         var symbols: [ELFSymbol] = []
@@ -64,26 +67,32 @@ public final class ELFSymbolTable {
                     section: raw.st_shndx, fileGroup: group))
             }
         }
-        var byName: [String: [Int]] = [:]
-        for (index, symbol) in symbols.enumerated() { byName[symbol.name, default: []].append(index) }
+        var byName: [String: Int] = [:]
+        byName.reserveCapacity(symbols.count)
+        for (index, symbol) in symbols.enumerated() {
+            if let existing = byName[symbol.name], symbols[existing].isGlobal || !symbol.isGlobal { continue }
+            byName[symbol.name] = index
+        }
         self.all = symbols
         self.groupFiles = groupFiles
         self.groupFunction = groupFunction
-        self.indicesByName = byName
+        self.indexByName = byName
+        self.sorted = Self.sortForLookup(symbols)
     }
 
     /// The link-time address of `name`: its global definition, else its first local one.
     public func address(of name: String) -> UInt64? { symbol(named: name)?.value }
 
     public func symbol(named name: String) -> ELFSymbol? {
-        guard let indices = indicesByName[name] else { return nil }
-        let chosen = indices.first(where: { all[$0].isGlobal }) ?? indices[0]
-        return all[chosen]
+        indexByName[name].map { all[$0] }
     }
 
-    /// Every definition of `name` (static symbols may repeat across files).
+    /// Every definition of `name` (static symbols may repeat across files), preferred first.
+    /// A linear pass: used only for the few DWARF unit hints.
     func symbols(named name: String) -> [ELFSymbol] {
-        (indicesByName[name] ?? []).map { all[$0] }
+        guard indexByName[name] != nil else { return [] }
+        let matches = all.filter { $0.name == name }
+        return matches.filter(\.isGlobal) + matches.filter { !$0.isGlobal }
     }
 
     /// Symbols sorted by address for a nearest-preceding lookup (absolute symbols left out).
