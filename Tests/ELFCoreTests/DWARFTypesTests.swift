@@ -127,6 +127,24 @@ import Testing
         #expect(error.reason.contains("stack_slabs") && error.file.hasSuffix("fixture-dwarf\(version)"))
     }
 
+    /// A layout outlives the VMLinux it came from (dotted paths still resolve), and once the
+    /// last layout goes, everything is released: no reference cycle keeps the file mapped.
+    @Test func layoutsOutliveTheirVMLinuxWithoutLeaking() throws {
+        let (path, facts) = (try DWARFFixture.build(dwarf: 5).binary, try DWARFFixture.facts())
+        weak var released: DebugTypes?
+        var layout: TypeLayout?
+        do {
+            let vmlinux = try VMLinux(path: path)
+            released = vmlinux.types
+            layout = try vmlinux.types.structType("mem_cgroup")
+            _ = try vmlinux.types.structType("mem_cgroup").member("css.flags")
+        }
+        #expect(released != nil)
+        #expect(try layout?.member("css.serial_nr").offset == facts.offsets["mem_cgroup.css.serial_nr"])
+        layout = nil
+        #expect(released == nil)
+    }
+
     @Test func missingNamesThrowInputErrorsNamingThem() throws {
         let (vmlinux, _) = try open(5)
         let noType = try #require(throws: InputError.self) { try vmlinux.types.structType("no_such_struct") }

@@ -91,10 +91,12 @@ public final class DebugTypes {
                   let complete = index.lookup(kind, name) else { return nil }
             target = complete
         }
-        if let cached = layouts[target.offset] { return cached }
+        // The cache keeps layouts without the back reference to self (no retain cycle); the
+        // copy handed out carries it, so dotted paths work as long as the caller holds it.
+        if let cached = layouts[target.offset] { return cached.resolving(with: self) }
         guard let built = buildLayout(target, depth: 0) else { return nil }
         layouts[target.offset] = built
-        return built
+        return built.resolving(with: self)
     }
 
     private static func aggregateKind(_ tag: Int32) -> NameIndex.Kind? {
@@ -114,7 +116,7 @@ public final class DebugTypes {
             return true
         }
         return TypeLayout(name: die.name ?? "", isUnion: kind == .union, size: die.byteSize ?? 0,
-                          members: members, file: file.path, resolver: self)
+                          members: members, file: file.path, resolver: nil)
     }
 
     private func buildMember(_ die: Dwarf_Die, depth: Int) -> Member {

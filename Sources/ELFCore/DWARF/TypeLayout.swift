@@ -8,7 +8,8 @@ public struct TypeLayout {
     public let members: [Member]
     /// The vmlinux path, for error messages.
     let file: String
-    /// Resolves named struct members when a dotted path goes through them.
+    /// Resolves named struct members when a dotted path goes through them (nil in nested and
+    /// cached layouts: the outermost layout's resolver serves the whole path).
     let resolver: DebugTypes?
 
     /// The member at `path`, looking through anonymous struct/union members; dotted paths
@@ -24,6 +25,7 @@ public struct TypeLayout {
         guard !parts.isEmpty, !parts.contains(where: \.isEmpty) else { return nil }
         var layout = self
         var base = 0
+        let resolver = self.resolver
         for (position, part) in parts.enumerated() {
             guard let found = layout.direct(part)?.shifted(by: base) else { return nil }
             if position == parts.count - 1 { return found }
@@ -32,6 +34,10 @@ public struct TypeLayout {
             base = found.offset
         }
         return nil
+    }
+
+    func resolving(with resolver: DebugTypes) -> TypeLayout {
+        TypeLayout(name: name, isUnion: isUnion, size: size, members: members, file: file, resolver: resolver)
     }
 
     /// A member of this type by name, searching anonymous members after the named ones.
