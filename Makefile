@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN    = .build/release
 
-.PHONY: deps build demo test sample clean
+.PHONY: deps build demo test sample clean real-kernel-dumps
 
 deps:
 	@scripts/install-deps.sh
@@ -14,10 +14,15 @@ build: deps
 demo: build
 	$(BIN)/vmowner samples/vmlinux samples/vmcore
 
-# Builds and runs every test.
-test: deps
+# Builds and runs every test, real-kernel dumps included (built once, then cached).
+test: deps real-kernel-dumps
 	$(SWIFT) build
 	$(SWIFT) test
+
+# Linux 6.12 and 6.1 with page_owner, booted under QEMU and dumped (samples/real-kernel/).
+real-kernel-dumps:
+	samples/real-kernel/make-dump.sh 6.12 >/dev/null
+	samples/real-kernel/make-dump.sh 6.1 >/dev/null
 
 # Regenerates the bundled sample (a small simulated machine).
 sample: build

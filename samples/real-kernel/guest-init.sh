@@ -27,38 +27,41 @@ say "in cgroup $(cat /proc/self/cgroup)"
 
 # Like Documentation/mm/page_owner.rst: 64 MiB into a tmpfs file.
 dd if=/dev/zero of=/tmp/dd-64M bs=1M count=64
-# A module whose code allocates pages: brd stores written blocks in pages.
+# A module whose code allocates pages: brd stores written blocks in pages. Written
+# with head, not dd, so that dd's pages are exactly the 64 MiB of the example.
 insmod /brd.ko rd_nr=1 rd_size=16384 && say "brd loaded"
-dd if=/dev/zero of=/dev/ram0 bs=1M count=8
+head -c 8388608 /dev/zero >/dev/ram0
 sync
 
 # Back to the root cgroup: the capture itself should not count as the workload.
 echo $$ >/sys/fs/cgroup/cgroup.procs
 
-out=/tmp/capture
-mkdir -p $out
-cat /proc/version >$out/version.txt
-cat /proc/modules >$out/modules.txt
-cat /proc/meminfo >$out/meminfo.txt
-cat /proc/pagetypeinfo >$out/pagetypeinfo.txt
-cat /proc/buddyinfo >$out/buddyinfo.txt
-cat /proc/zoneinfo >$out/zoneinfo.txt
-cat /proc/vmstat >$out/vmstat.txt
-[ -r /proc/allocinfo ] && cat /proc/allocinfo >$out/allocinfo.txt
+# Each capture goes straight onto the raw disk /dev/vdb with O_DIRECT, into its own slot
+# (offsets in MiB, the host's extract_capture reads the same table), so copying what the
+# kernel prints puts nothing in the page cache or tmpfs while the kernel prints it: the dump
+# then shows what the capture saw. Slots are zero-padded; the host cuts at the first NUL.
+# cat does the reading: a read asking for less than one whole record fails with ENOMEM in
+# page_owner, and dd's fullblock would ask for remainders.
+capture() {   # capture SOURCE SLOT_MIB
+    cat "$1" | dd of=/dev/vdb bs=64K iflag=fullblock oflag=direct conv=sync,notrunc seek=$(($2 * 16)) 2>/dev/null
+}
 stacks=/sys/kernel/debug/page_owner_stacks
+capture /proc/version 0
+capture /proc/modules 1
+capture /proc/meminfo 2
+capture /proc/pagetypeinfo 3
+capture /proc/buddyinfo 4
+capture /proc/zoneinfo 5
+capture /proc/vmstat 6
+[ -r /proc/allocinfo ] && capture /proc/allocinfo 8
 if [ -d $stacks ]; then
-    cat $stacks/show_stacks >$out/show_stacks.txt
+    capture $stacks/show_stacks 16
     echo @THRESHOLD@ >$stacks/count_threshold
-    cat $stacks/count_threshold >$out/count_threshold
-    cat $stacks/show_stacks >$out/show_stacks_threshold.txt
-else
-    echo "none (no page_owner_stacks in this kernel)" >$out/count_threshold
+    capture $stacks/count_threshold 7
+    capture $stacks/show_stacks 24
 fi
-say "reading page_owner"
-cat /sys/kernel/debug/page_owner >$out/page_owner.txt
-say "page_owner: $(wc -c <$out/page_owner.txt) bytes"
+capture /sys/kernel/debug/page_owner 32
 
-tar cf /dev/vdb -C /tmp capture
-sync
+# The host stops the guest on this line and dumps its memory.
 echo "@MARKER@"
 while true; do sleep 3600; done

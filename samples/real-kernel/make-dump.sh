@@ -159,10 +159,10 @@ trap stop_qemu EXIT
 boot_and_dump() {
     local serial="$result/serial.log" qmp="$work/qmp.sock"
     rm -f "$serial" "$qmp" "$result/vmcore.elf" "$result/vmcore.kdump-zlib" "$result/DONE"
-    # vda: a small swap disk; vdb: the raw disk the guest writes its tar onto.
+    # vda: a small swap disk; vdb: the raw disk the guest writes its captures onto.
     truncate -s 0 "$work/swap.img" "$work/capture.img"
     truncate -s 64M "$work/swap.img"
-    truncate -s 1G "$work/capture.img"
+    truncate -s 128M "$work/capture.img"
     local cmdline="console=ttyS0 page_owner=on panic=-1"
     echo "$cmdline" >"$result/cmdline.txt"
     log "booting under QEMU (TCG, 1 GiB, 2 vCPUs); serial log: $serial"
@@ -200,6 +200,7 @@ boot_and_dump() {
         "{\"execute\": \"dump-guest-memory\", \"arguments\": {\"paging\": false, \"protocol\": \"file:$result/vmcore.elf\"}}" \
         "{\"execute\": \"dump-guest-memory\", \"arguments\": {\"paging\": false, \"protocol\": \"file:$result/vmcore.kdump-zlib\", \"format\": \"kdump-zlib\"}}" \
         '{"execute": "quit"}' >&2 || die "QMP conversation with QEMU failed"
+
     local waited=0
     while kill -0 "$qemu_pid" 2>/dev/null && [ $waited -lt 30 ]; do sleep 1; waited=$((waited + 1)); done
     stop_qemu
@@ -220,11 +221,25 @@ extract_capture() {
     local dir="$result/captured"
     rm -rf "$dir"
     mkdir -p "$dir"
-    tar -C "$dir" -xf "$work/capture.img" || die "could not read the tar the guest wrote"
-    [ -d "$dir/capture" ] && { mv "$dir"/capture/* "$dir"/; rmdir "$dir/capture"; }
-    local needed=(page_owner.txt count_threshold pagetypeinfo.txt modules.txt version.txt meminfo.txt)
-    [ "$version" = "6.12" ] && needed+=(show_stacks.txt show_stacks_threshold.txt allocinfo.txt)
-    local f
+    # The slots guest-init.sh wrote, in MiB: name, offset, size. Each is cut at its first NUL.
+    python3 - "$work/capture.img" "$dir" <<'SLOTS' || die "could not read the capture disk"
+import os, sys
+image, out = sys.argv[1], sys.argv[2]
+slots = [("version.txt", 0, 1), ("modules.txt", 1, 1), ("meminfo.txt", 2, 1),
+         ("pagetypeinfo.txt", 3, 1), ("buddyinfo.txt", 4, 1), ("zoneinfo.txt", 5, 1),
+         ("vmstat.txt", 6, 1), ("count_threshold", 7, 1), ("allocinfo.txt", 8, 8),
+         ("show_stacks.txt", 16, 8), ("show_stacks_threshold.txt", 24, 8), ("page_owner.txt", 32, 96)]
+with open(image, "rb") as disk:
+    for name, offset, size in slots:
+        disk.seek(offset << 20)
+        data = disk.read(size << 20).split(b"\0", 1)[0]
+        if data:
+            with open(os.path.join(out, name), "wb") as f:
+                f.write(data)
+SLOTS
+
+    local needed=(page_owner.txt pagetypeinfo.txt modules.txt version.txt meminfo.txt)
+    [ "$version" = "6.12" ] && needed+=(show_stacks.txt show_stacks_threshold.txt count_threshold allocinfo.txt)
     for f in "${needed[@]}"; do
         [ -s "$dir/$f" ] || die "the guest's capture lacks $f"
     done
