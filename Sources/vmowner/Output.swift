@@ -39,6 +39,16 @@ enum Diagnostics {
     static func warn(_ text: String) {
         fputs("vmowner: warning: \(text)\n", stderr)
     }
+
+    /// Says when stack frames cannot print exactly as the kernel's %pS would.
+    static func warnAboutSymbols(_ symbolizer: Symbolizer, vmcore: String) {
+        if symbolizer.usingFallback {
+            warn("\(vmcore): \(symbolizer.fallbackReason ?? "no kallsyms"); symbols come from the vmlinux symbol table, whose sizes can differ from the kernel's")
+        }
+        if let problem = symbolizer.modulesProblem {
+            warn("\(vmcore): module symbols unavailable (\(problem)); module frames print as addresses")
+        }
+    }
 }
 
 /// Runs a command body: bad input is one line on stderr and exit code 1, never a trap.

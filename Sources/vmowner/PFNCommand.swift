@@ -32,6 +32,7 @@ struct PFN: ParsableCommand {
     func run() throws {
         try runReporting(files.vmcore) {
             let context = try files.openPageOwner()
+            Diagnostics.warnAboutSymbols(context.symbolizer, vmcore: files.vmcore)
             let stacks = StackReportFrames(context: context)
             var documents: [PFNDocument] = []
             for a in addresses {

@@ -14,9 +14,7 @@ struct PageOwner: ParsableCommand {
             let context = try files.openPageOwner()
             let warnings = PageOwnerText(context: context).write(to: StandardOutput.shared)
             if warnings > 0 { Diagnostics.warn("\(warnings) pages or stacks could not be read from \(files.vmcore); the report is partial") }
-            if context.symbolizer.usingFallback {
-                Diagnostics.warn("symbols from the vmlinux symbol table (\(context.symbolizer.fallbackReason ?? "")): sizes may differ from the kernel's")
-            }
+            Diagnostics.warnAboutSymbols(context.symbolizer, vmcore: files.vmcore)
         }
     }
 }

@@ -35,6 +35,7 @@ struct Stacks: ParsableCommand {
     func run() throws {
         try runReporting(files.vmcore) {
             let context = try files.openPageOwner()
+            Diagnostics.warnAboutSymbols(context.symbolizer, vmcore: files.vmcore)
             var stacks = fromPages ? nil : try StackCounts.fromStackList(context)
             if stacks == nil {
                 let census = PageCensus(context: context)

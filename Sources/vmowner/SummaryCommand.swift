@@ -17,6 +17,7 @@ struct Summary: ParsableCommand {
     func run() throws {
         try runReporting(files.vmcore) {
             let context = try files.openPageOwner()
+            Diagnostics.warnAboutSymbols(context.symbolizer, vmcore: files.vmcore)
             let census = PageCensus(context: context)
             if census.unreadable > 0 { Diagnostics.warn("\(census.unreadable) pages could not be read from \(files.vmcore); counts are partial") }
             let document = SummaryDocument(context: context, census: census, top: max(top, 0))

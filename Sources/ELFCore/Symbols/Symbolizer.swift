@@ -6,6 +6,8 @@ public final class Symbolizer: @unchecked Sendable {
     public let usingFallback: Bool
     public let fallbackReason: String?
     public let modules: [ModuleSymbols]
+    /// Why the modules list could not be read (module frames then print as bare addresses).
+    public let modulesProblem: String?
     private let kallsyms: Kallsyms?
     private let kernelStart: UInt64
     private let kernelEnd: UInt64
@@ -28,7 +30,12 @@ public final class Symbolizer: @unchecked Sendable {
         kallsyms = table
         usingFallback = table == nil
         fallbackReason = reason
-        modules = (try? ModuleList.read(dump: dump)) ?? []
+        var problem: String?
+        do { modules = try ModuleList.read(dump: dump) } catch {
+            modules = []
+            problem = "\(error)"
+        }
+        modulesProblem = problem
     }
 
     public func format(_ address: UInt64) -> String {
