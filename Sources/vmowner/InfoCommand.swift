@@ -37,6 +37,7 @@ struct InfoDocument: Codable {
     let page_owner_fields: [String]
     let stack_list: Bool
     let stack_depot_pools: UInt64?
+    let stack_depot_records: Int?
     let symbols: String
 
     init(dump: KernelDump) throws {
@@ -56,7 +57,9 @@ struct InfoDocument: Codable {
             page_owner_fields = []
         }
         stack_list = dump.address(of: "stack_list") != nil
-        stack_depot_pools = page_owner_enabled ? (try? StackDepot(dump: dump))?.poolCount : nil
+        let depot = page_owner_enabled ? try? StackDepot(dump: dump) : nil
+        stack_depot_pools = depot?.poolCount
+        stack_depot_records = depot.flatMap { try? DepotTable.enumerate(dump: dump, depot: $0).count }
         symbols = Kallsyms.Location(dump.info) != nil ? "kallsyms from the dump" : "vmlinux symbol table (fallback)"
     }
 
@@ -73,7 +76,9 @@ struct InfoDocument: Codable {
             s += "record:       struct page_owner, \(bytes) bytes: \(page_owner_fields.joined(separator: ", "))\n"
         }
         s += "show_stacks:  \(stack_list ? "kept by the kernel (stack_list)" : "counted from pages (kernel has no stack_list)")\n"
-        if let pools = stack_depot_pools { s += "stack depot:  \(pools) pools\n" }
+        if let pools = stack_depot_pools {
+            s += "stack depot:  \(pools) pools, \(stack_depot_records.map(String.init) ?? "unreadable") stacks\n"
+        }
         s += "symbols:      \(symbols)\n"
         return s
     }

@@ -1,3 +1,5 @@
+import DepotWalker
+import ELFCore
 import Foundation
 import Testing
 
@@ -141,5 +143,23 @@ struct StackRecords {
             c.pagesMoved += count
         }
         return c
+    }
+}
+
+/// The depot's hash table holds every stack the pages name, and every handle in it decodes
+/// back to its own record.
+@Suite struct RealKernelDepotTests {
+    @Test(arguments: RealKernelTests.versions)
+    func everyStackIsInTheTable(version: String) throws {
+        let dir = try RealKernelTests.folder(version)
+        let context = try PageOwnerContext(dump: KernelDump(vmlinuxPath: dir.file("vmlinux"), vmcorePath: dir.file("vmcore.elf")))
+        let table = try DepotTable.enumerate(dump: context.dump, depot: context.depot)
+        let handles = Set(table.map(\.handle))
+        #expect(table.count > 100)
+        #expect(handles.count == table.count)
+        let used = PageCensus(context: context).pagesByHandle.keys.filter { $0 != 0 }
+        #expect(!used.isEmpty)
+        for handle in used { #expect(handles.contains(handle), "handle \(handle) of a page is not in stack_table") }
+        for entry in table { #expect(throws: Never.self) { _ = try context.depot.frames(of: entry.handle) } }
     }
 }
