@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN    = .build/release
 
-.PHONY: deps build demo test sample clean real-kernel-dumps
+.PHONY: deps build demo test bench sample clean real-kernel-dumps
 
 deps:
 	@scripts/install-deps.sh
@@ -23,6 +23,10 @@ test: deps real-kernel-dumps
 real-kernel-dumps:
 	samples/real-kernel/make-dump.sh 6.12 >/dev/null
 	samples/real-kernel/make-dump.sh 6.1 >/dev/null
+
+# Times every command on simulated 1G, 16G and 64G dumps against the page_ext read floor.
+bench: deps
+	scripts/bench.sh
 
 # Regenerates the bundled sample (a small simulated machine).
 sample: build

@@ -12,7 +12,7 @@ struct VMOwner: ParsableCommand {
         what /sys/kernel/debug/page_owner and page_owner_stacks/ would have printed at the moment \
         of the crash. With no subcommand it prints a summary.
         """,
-        subcommands: [Summary.self, PageOwner.self, Stacks.self, PFN.self, Info.self,
+        subcommands: [Summary.self, PageOwner.self, Stacks.self, PFN.self, Info.self, Floor.self,
                       AllocInfoCommand.self],
         defaultSubcommand: Summary.self
     )

@@ -1,0 +1,30 @@
+import ELFCore
+
+/// The hardware floor of a page walk, for the benchmark: read every page_ext byte of every
+/// pfn once (summing them, so the reads cannot be skipped) and nothing else.
+public enum PageExtFloor {
+    public static func read(context c: PageOwnerContext) -> (bytes: UInt64, checksum: UInt64) {
+        var total: (UInt64, UInt64) = (0, 0)
+        ParallelWalk.run(context: c, work: { range -> (UInt64, UInt64) in
+            var bytes: UInt64 = 0
+            var sum: UInt64 = 0
+            var pfn = range.start
+            while pfn < range.end {
+                let sectionEnd = min(range.end, (pfn | (c.sections.pagesPerSection - 1)) &+ 1)
+                defer { pfn = sectionEnd }
+                guard let base = c.sections.section(of: pfn)?.pageExt else { continue }
+                var va = base &+ pfn &* c.extSize
+                let end = base &+ sectionEnd &* c.extSize
+                while va < end {
+                    guard let span = c.dump.memory.directSpan(va) else { va = (va | 4095) &+ 1; continue }
+                    let n = Int(min(span.count, end &- va)) / 8
+                    for i in 0..<n { sum &+= span.pointer.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) }
+                    bytes &+= UInt64(n * 8)
+                    va &+= UInt64(max(n, 1) * 8)
+                }
+            }
+            return (bytes, sum)
+        }, consume: { part in total = (total.0 &+ part.0, total.1 &+ part.1) })
+        return total
+    }
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# vmowner's benchmark: simulated dumps of growing machines, every command timed with
+# /usr/bin/time, against the floor the hardware sets on the same files (reading the page_ext
+# bytes alone). Usage: scripts/bench.sh [SIZES...]   (default: 1G 16G 64G)
+# BENCH_DIR holds the dumps (default /var/tmp/vmowner-bench; 64G needs ~3 GB of disk).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(1G 16G 64G)
+dir="${BENCH_DIR:-/var/tmp/vmowner-bench}"
+mkdir -p "$dir"
+swift build -c release >/dev/null
+bin=.build/release
+
+# One timed run: prints wall, cpu, peak RSS (MB) and output bytes.
+measure() {
+    local out="$dir/out.txt" times="$dir/time.txt"
+    /usr/bin/time -f "%e %U %S %M" -o "$times" "$@" >"$out" 2>/dev/null || { echo "FAILED: $*" >&2; return 1; }
+    read -r wall user sys rss <"$times"
+    echo "$wall $(echo "$user + $sys" | bc) $((rss / 1024)) $(stat -c %s "$out")"
+}
+
+printf '%-5s %-12s %8s %8s %9s %12s %10s %8s\n' size command wall_s cpu_s rss_MB pages/s out_MB/s x_floor
+for size in "${sizes[@]}"; do
+    sim="$dir/$size"
+    if [ ! -f "$sim/vmcore" ]; then
+        start=$(date +%s.%N)
+        $bin/vmsim --seed 7 --memory "$size" --out "$sim" >/dev/null
+        echo "vmsim $size: $(echo "$(date +%s.%N) - $start" | bc | cut -c1-6) s, vmcore $(du -h --apparent-size "$sim/vmcore" | cut -f1) apparent, $(du -h "$sim/vmcore" | cut -f1) on disk" >&2
+    fi
+    files=("$sim/vmlinux" "$sim/vmcore")
+    pages=$($bin/vmowner info "${files[@]}" --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["memory_bytes"] // 4096)')
+    read -r floor _ _ _ < <(measure $bin/vmowner bench-floor "${files[@]}")
+    for cmd in "summary" "stacks" "stacks --from-pages" "page-owner" "pfn 0x100000" "info"; do
+        read -r wall cpu rss bytes < <(measure $bin/vmowner $cmd "${files[@]}")
+        rate=$(echo "$pages / $wall" | bc 2>/dev/null || echo -)
+        mbps=$(echo "scale=1; $bytes / 1048576 / $wall" | bc 2>/dev/null || echo -)
+        ratio=$(echo "scale=2; $wall / $floor" | bc 2>/dev/null || echo -)
+        printf '%-5s %-12s %8s %8s %9s %12s %10s %8s\n' "$size" "${cmd%% 0x*}" "$wall" "$cpu" "$rss" "$rate" "$mbps" "$ratio"
+    done
+    printf '%-5s %-12s %8s\n' "$size" "floor" "$floor"
+done
