@@ -1,1 +1,45 @@
-print("vmsim")
+import ArgumentParser
+import Foundation
+
+/// vmsim: writes a simulated Linux 6.12 x86_64 crash dump (vmlinux + vmcore) with page_owner
+/// data, and what the live kernel would have printed about it.
+struct VMSim: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vmsim",
+        abstract: "Write a simulated Linux 6.12 crash dump with page_owner data.")
+
+    @Option(help: "Seed of the simulation; the same seed gives the same bytes.")
+    var seed: UInt64 = 1
+
+    @Option(help: "RAM size, e.g. 64M, 1G, 64G.")
+    var memory: String = "1G"
+
+    @Option(help: "Output directory (vmlinux, vmcore, expected/).")
+    var out: String
+
+    @Flag(help: "Boot without page_owner=on (no page_ext, page_owner_inited off).")
+    var noPageOwner = false
+
+    func validate() throws {
+        guard let bytes = VMSim.parseSize(memory) else { throw ValidationError("--memory: cannot parse '\(memory)'") }
+        guard bytes >= 64 << 20, bytes <= 1 << 40 else { throw ValidationError("--memory must be between 64M and 1T") }
+    }
+
+    static func parseSize(_ s: String) -> UInt64? {
+        let units: [Character: UInt64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+        guard let last = s.uppercased().last else { return nil }
+        if let u = units[last], let n = UInt64(s.dropLast()) {
+            let (v, o) = n.multipliedReportingOverflow(by: u)
+            return o ? nil : (v / (128 << 20) > 0 || v >= 64 << 20 ? v & ~((2 << 20) - 1) : v)
+        }
+        return UInt64(s)
+    }
+
+    func run() throws {
+        let sim = Simulator(seed: seed, memoryBytes: VMSim.parseSize(memory)!, pageOwner: !noPageOwner,
+                            outDir: URL(fileURLWithPath: out))
+        try sim.run()
+    }
+}
+
+VMSim.main()

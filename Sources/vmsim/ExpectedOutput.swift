@@ -1,0 +1,156 @@
+import Foundation
+
+/// What the live kernel would have printed, from the simulator's own model: page_owner (6.12),
+/// show_stacks (6.12), show_handles and show_stacks_handles (6.19 formats), and truth.json.
+struct ExpectedOutput {
+    let sim: Simulator
+
+    /// Buffered file output (the 64 GiB page_owner text is about a gigabyte).
+    final class TextFile {
+        private let handle: FileHandle
+        private var buf: [UInt8] = []
+        init(_ url: URL) throws {
+            FileManager.default.createFile(atPath: url.path, contents: nil)
+            handle = try FileHandle(forWritingTo: url)
+            buf.reserveCapacity(1 << 23)
+        }
+        func add(_ s: String) {
+            buf.append(contentsOf: s.utf8)
+            if buf.count >= 1 << 23 { flush() }
+        }
+        func flush() {
+            handle.write(Data(buf))
+            buf.removeAll(keepingCapacity: true)
+        }
+        func close() {
+            flush()
+            try? handle.close()
+        }
+    }
+
+    /// %pS of a stack entry.
+    func symbolize(_ a: UInt64) -> String {
+        if let m = sim.module.symbolize(a) { return m }
+        if let k = sim.kallsyms.symbolize(linkAddress: a &- sim.layout.kernelOffset) { return k }
+        return "0x" + String(a, radix: 16)
+    }
+
+    func write(to dir: URL) throws {
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let w = sim.workload!
+        let depot = w.depot
+        var stackText: [UInt32: String] = [:]
+        var frames: [UInt32: [String]] = [:]
+        for r in depot.records {
+            let f = r.entries.map(symbolize)
+            frames[r.handle] = f
+            stackText[r.handle] = f.map { " " + $0 + "\n" }.joined()
+        }
+        if sim.pageOwner {
+            try writePageOwner(dir.appendingPathComponent("page_owner.txt"), stackText: stackText)
+            try writeStacks(dir, stackText: stackText)
+        }
+        try writeTruth(dir.appendingPathComponent("truth.json"), frames: frames)
+    }
+
+    /// read_page_owner's walk over pfns, with the model standing in for memory.
+    private func writePageOwner(_ url: URL, stackText: [UInt32: String]) throws {
+        let out = try TextFile(url)
+        let map = sim.pfnMap!, blocks = sim.workload.blocks, tasks = sim.workload.tasks
+        let present = Set(sim.layout.presentSections)
+        let maxPfn = sim.layout.maxPfn
+        var pfn: UInt64 = 0
+        while pfn < maxPfn {
+            if pfn & 1023 == 0 && !present.contains(pfn >> 15) { pfn += 1024; continue }
+            let k = map.kind[Int(pfn)]
+            if k & 0x80 != 0 { pfn += UInt64(1) << UInt64(k & 0x7f); continue }
+            let idx = map.owner[Int(pfn)]
+            guard idx >= 0 else { pfn += 1; continue }
+            let b = blocks[Int(idx)]
+            guard b.allocated, pfn & ((1 << UInt64(b.order)) - 1) == 0, b.handle != 0 else { pfn += 1; continue }
+            let t = tasks[Int(b.task)]
+            var s = "Page allocated via order \(b.order), mask \(KernelFormat.hexSpecial(UInt64(b.gfp)))(\(KernelFormat.gfp(b.gfp))), pid \(t.pid), tgid \(t.tgid) (\(t.comm)), ts \(b.ts) ns\n"
+            let flags = MachineLayout.zone(ofPfn: pfn) << PageFlag.zonesShift | (pfn == b.pfn ? b.pageFlags : 0)
+            let pbType = sim.pageblockTypes[pfn >> 9] ?? 1
+            s += "PFN 0x\(String(pfn, radix: 16)) type \(KernelFormat.migratetypeNames[GFP.migratetype(b.gfp)]) Block \(pfn >> 9) type \(KernelFormat.migratetypeNames[pbType]) Flags \(KernelFormat.pageFlags(flags))\n"
+            s += stackText[b.handle] ?? ""
+            if b.migrateReason >= 0 { s += "Page has been migrated, last migrate reason: \(KernelFormat.migrateReasonNames[Int(b.migrateReason)])\n" }
+            switch b.memcg {
+            case .none: break
+            case .slabObjExts: s += "Slab cache page\n"
+            case .memcg(let i), .objcg(let i):
+                let cg = sim.workload.cgroups[i]
+                let via = { if case .objcg = b.memcg { return "(via objcg) " } else { return "" } }()
+                let name = cg.parent == nil ? "/" : String(cg.name.prefix(79))
+                s += "Charged \(via)to \(cg.online ? "" : "offline ")memcg \(name)\n"
+            }
+            s += "\n"
+            out.add(s)
+            pfn += 1
+        }
+        out.close()
+    }
+
+    private func writeStacks(_ dir: URL, stackText: [UInt32: String]) throws {
+        let w = sim.workload!
+        let depot = w.depot
+        var list: [(UInt32, UInt32)] = depot.stackList.map { (depot.records[$0].handle, depot.records[$0].count) }
+        for h in [w.dummyHandle, w.failureHandle] {
+            if let r = depot.record(h) { list.append((h, r.count)) }
+        }
+        var stacks = "", handles = "", both = ""
+        for (h, count) in list {
+            let pages = Int32(bitPattern: count &- 1)
+            if pages >= 1 {
+                stacks += (stackText[h] ?? "") + "nr_base_pages: \(pages)\n\n"
+                handles += "handle: \(Int32(bitPattern: h))\nnr_base_pages: \(pages)\n\n"
+            }
+            both += (stackText[h] ?? "") + "handle: \(Int32(bitPattern: h))\n\n"
+        }
+        try stacks.write(to: dir.appendingPathComponent("show_stacks.txt"), atomically: true, encoding: .utf8)
+        try handles.write(to: dir.appendingPathComponent("show_handles.txt"), atomically: true, encoding: .utf8)
+        try both.write(to: dir.appendingPathComponent("show_stacks_handles.txt"), atomically: true, encoding: .utf8)
+    }
+
+    private func jsonString(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+
+    /// truth.json: every block with owner information (allocated or freed) in pfn order, and
+    /// every depot stack with its frames and the base pages currently allocated with it.
+    private func writeTruth(_ url: URL, frames: [UInt32: [String]]) throws {
+        let out = try TextFile(url)
+        let w = sim.workload!
+        var pages: [UInt32: Int] = [:]
+        out.add("{\"blocks\": [")
+        if sim.pageOwner {
+            var first = true
+            for b in w.blocks.sorted(by: { $0.pfn < $1.pfn }) {
+                let t = w.tasks[Int(b.task)]
+                if b.allocated { pages[b.handle, default: 0] += 1 << Int(b.order) }
+                out.add((first ? "\n" : ",\n") + "{\"pfn\": \(b.pfn), \"order\": \(b.order), \"gfp\": \(b.gfp), \"pid\": \(t.pid), \"tgid\": \(t.tgid), \"comm\": \(jsonString(t.comm)), \"ts\": \(b.ts), \"free_ts\": \(b.freeTs), \"handle\": \(b.handle), \"allocated\": \(b.allocated)}")
+                first = false
+            }
+        }
+        out.add("\n], \"stacks\": {")
+        if sim.pageOwner {
+            var first = true
+            for r in w.depot.records.sorted(by: { $0.handle < $1.handle }) {
+                let f = (frames[r.handle] ?? []).map(jsonString).joined(separator: ", ")
+                out.add((first ? "\n" : ",\n") + "\"\(r.handle)\": {\"frames\": [\(f)], \"pages\": \(pages[r.handle] ?? 0)}")
+                first = false
+            }
+        }
+        out.add("\n}}\n")
+        out.close()
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+
+/// Writes the C, assembly and linker-script sources of the simulated kernel, builds them with
+/// gcc into an x86_64 ELF linked at the kernel's addresses, and returns the parsed image.
+enum ImageBuilder {
+    static let textLinkAddress: UInt64 = 0xffff_ffff_8100_0000
+    static let startKernelMap: UInt64 = 0xffff_ffff_8000_0000
+
+    struct BuildError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func linkerScript() -> String {
+        return """
+        OUTPUT_FORMAT("elf64-x86-64")
+        OUTPUT_ARCH(i386:x86-64)
+        ENTRY(startup_64)
+        SECTIONS
+        {
+          . = 0x\(String(textLinkAddress, radix: 16));
+          _text = .;
+          .text : AT(ADDR(.text) - 0x\(String(startKernelMap, radix: 16))) {
+            _stext = .;
+            *(.head.text)
+            *(.text .text.*)
+            _etext = .;
+          }
+          . = ALIGN(0x1000);
+          .rodata : AT(ADDR(.rodata) - 0x\(String(startKernelMap, radix: 16))) {
+            __start_rodata = .;
+            *(.rodata .rodata.*)
+          }
+          .notes : AT(ADDR(.notes) - 0x\(String(startKernelMap, radix: 16))) {
+            __start_notes = .;
+            *(.note.gnu.build-id)
+            __stop_notes = .;
+            __end_rodata = .;
+          }
+          . = ALIGN(0x1000);
+          .data : AT(ADDR(.data) - 0x\(String(startKernelMap, radix: 16))) {
+            _sdata = .;
+            *(.data .data.*)
+            _edata = .;
+          }
+          . = ALIGN(0x1000);
+          .bss : AT(ADDR(.bss) - 0x\(String(startKernelMap, radix: 16))) {
+            __bss_start = .;
+            *(.bss .bss.* COMMON)
+            . = ALIGN(0x1000);
+            __bss_stop = .;
+          }
+          _end = .;
+          /DISCARD/ : { *(.note.GNU-stack) *(.eh_frame) *(.comment) }
+        }
+        """
+    }
+
+    /// Function bodies: int3 filler of the ELF size, padded to 16 bytes, each preceded by a
+    /// 16-byte `__pfx_` symbol when the function has call padding.
+    static func assembly() -> String {
+        var s = "\t.section .head.text,\"ax\"\n"
+        var first = true
+        for f in FunctionCatalog.functions {
+            if first {
+                first = false
+            } else if f.name == "start_kernel" {
+                s += "\t.text\n"
+            }
+            s += "\t.p2align 4, 0xcc\n"
+            if f.hasPrefix {
+                let pfx = "__pfx_" + f.name
+                s += f.isLocal ? "" : "\t.globl \(pfx)\n"
+                s += "\t.type \(pfx), @function\n\(pfx):\n\t.fill 16, 1, 0x90\n\t.size \(pfx), 16\n"
+            }
+            s += f.isLocal ? "" : "\t.globl \(f.name)\n"
+            s += "\t.type \(f.name), @function\n\(f.name):\n"
+            var at = 0
+            for (label, offset) in f.innerLabels {
+                s += "\t.fill \(offset - at), 1, 0xcc\n\t.globl \(label)\n\(label):\n"
+                at = offset
+            }
+            s += "\t.fill \(f.size - at), 1, 0xcc\n\t.size \(f.name), \(f.size)\n"
+        }
+        s += "\t.section .note.GNU-stack,\"\",@progbits\n"
+        return s
+    }
+
+    static func cSource() -> String {
+        return KernelDeclarations.types + "\n" + KernelDeclarations.globals
+    }
+
+    static func compilerFlags() -> [String] {
+        return ["-g", "-gdwarf-5", "-O0", "-fno-pic", "-fno-pie", "-no-pie", "-mcmodel=kernel",
+                "-ffreestanding", "-fno-common", "-nostdlib", "-static",
+                "-fno-asynchronous-unwind-tables", "-fno-eliminate-unused-debug-types",
+                "-fno-stack-protector"]
+    }
+
+    /// Builds vmlinux in `workDir` and returns its bytes.
+    static func build(workDir: URL) throws -> [UInt8] {
+        let fm = FileManager.default
+        try fm.createDirectory(at: workDir, withIntermediateDirectories: true)
+        try cSource().write(to: workDir.appendingPathComponent("kernel.c"), atomically: true, encoding: .utf8)
+        try assembly().write(to: workDir.appendingPathComponent("entry.S"), atomically: true, encoding: .utf8)
+        try linkerScript().write(to: workDir.appendingPathComponent("vmlinux.lds"), atomically: true, encoding: .utf8)
+        let args = compilerFlags() + [
+            "-ffile-prefix-map=\(workDir.path)=.",
+            "-Wl,-T,vmlinux.lds", "-Wl,--emit-relocs", "-Wl,--build-id=sha1",
+            "-Wl,-z,max-page-size=0x1000", "-Wl,--no-warn-rwx-segments",
+            "-o", "vmlinux", "kernel.c", "entry.S",
+        ]
+        try run("gcc", args, in: workDir)
+        return [UInt8](try Data(contentsOf: workDir.appendingPathComponent("vmlinux")))
+    }
+
+    /// Compiles the type declarations with a main() that prints sizes and offsets, and runs it.
+    static func probeLayouts(workDir: URL, queries: [(key: String, expr: String)]) throws -> [String: Int] {
+        var src = KernelDeclarations.types + "\n"
+        src += "#define offsetof(T, m) __builtin_offsetof(T, m)\nint printf(const char *, ...);\nint main(void) {\n"
+        for q in queries {
+            src += "\tprintf(\"%s=%lu\\n\", \"\(q.key)\", (unsigned long)(\(q.expr)));\n"
+        }
+        src += "\treturn 0;\n}\n"
+        try src.write(to: workDir.appendingPathComponent("probe.c"), atomically: true, encoding: .utf8)
+        try run("gcc", ["-O0", "-w", "-o", "probe", "probe.c"], in: workDir)
+        let out = try run(workDir.appendingPathComponent("probe").path, [], in: workDir)
+        var result: [String: Int] = [:]
+        for line in out.split(separator: "\n") {
+            let kv = line.split(separator: "=", maxSplits: 1)
+            if kv.count == 2, let v = Int(kv[1]) { result[String(kv[0])] = v }
+        }
+        return result
+    }
+
+    @discardableResult
+    static func run(_ tool: String, _ args: [String], in dir: URL) throws -> String {
+        let p = Process()
+        if tool.hasPrefix("/") {
+            p.executableURL = URL(fileURLWithPath: tool)
+            p.arguments = args
+        } else {
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = [tool] + args
+        }
+        p.currentDirectoryURL = dir
+        var env = ProcessInfo.processInfo.environment
+        env["LC_ALL"] = "C"
+        env["SOURCE_DATE_EPOCH"] = "0"
+        p.environment = env
+        let outPipe = Pipe(), errPipe = Pipe()
+        p.standardOutput = outPipe
+        p.standardError = errPipe
+        try p.run()
+        let out = outPipe.fileHandleForReading.readDataToEndOfFile()
+        let err = errPipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw BuildError(description: "\(tool) failed (\(p.terminationStatus)): \(String(decoding: err, as: UTF8.self))")
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,79 @@
+/// Physical RAM ranges, KASLR offsets and the randomized virtual bases of one simulated boot.
+struct MachineLayout {
+    static let pageSize: UInt64 = 4096
+    static let sectionShift: UInt64 = 27
+    static let pagesPerSection: UInt64 = 1 << (27 - 12)
+    static let pageblockOrder: UInt64 = 9
+    static let maxOrder: UInt64 = 10
+    static let twoMiB: UInt64 = 2 << 20
+    static let oneGiB: UInt64 = 1 << 30
+
+    /// RAM as [start, end) physical byte ranges, ascending.
+    let ram: [(start: UInt64, end: UInt64)]
+    let memoryBytes: UInt64
+    let kernelOffset: UInt64      // KERNELOFFSET
+    let kernelLoadPhys: UInt64    // physical address of _text
+    let physBase: UInt64          // phys_base (two's complement when negative)
+    let pageOffsetBase: UInt64
+    let vmallocBase: UInt64
+    let vmemmapBase: UInt64
+    let moduleBase: UInt64        // where the module's text is mapped
+
+    var maxPfn: UInt64 { ram.last!.end / MachineLayout.pageSize }
+    var endPhys: UInt64 { ram.last!.end }
+
+    init(memoryBytes: UInt64, rng: inout SeededRandom) {
+        self.memoryBytes = memoryBytes
+        let mib: UInt64 = 1 << 20
+        var ranges: [(UInt64, UInt64)] = [(0x1000, 0x9f000)]
+        let threeG = 3 * MachineLayout.oneGiB
+        if memoryBytes > threeG {
+            // A PC: RAM up to 3 GiB, the PCI hole, the rest above 4 GiB.
+            ranges.append((mib, threeG))
+            ranges.append((4 * MachineLayout.oneGiB, 4 * MachineLayout.oneGiB + (memoryBytes - threeG)))
+        } else if memoryBytes >= 512 * mib {
+            // One memory section missing in the middle (a hole with no mem_map).
+            let half = memoryBytes / 2
+            ranges.append((mib, half))
+            ranges.append((half + (1 << MachineLayout.sectionShift), memoryBytes + (1 << MachineLayout.sectionShift)))
+        } else {
+            ranges.append((mib, memoryBytes))
+        }
+        ram = ranges.map { (start: $0.0, end: $0.1) }
+
+        kernelOffset = (8 + rng.below(0x1e0)) * MachineLayout.twoMiB
+        // The image goes into low RAM, 2 MiB aligned, between 16 MiB and a quarter of memory.
+        let top = max(32 * mib, min(memoryBytes / 4, 512 * mib))
+        kernelLoadPhys = 16 * mib + rng.below((top - 16 * mib) / MachineLayout.twoMiB) * MachineLayout.twoMiB
+        physBase = kernelLoadPhys &- (ImageBuilder.textLinkAddress &- ImageBuilder.startKernelMap) &- kernelOffset
+        pageOffsetBase = 0xffff_8880_0000_0000 &+ rng.below(2048) * MachineLayout.oneGiB
+        vmallocBase = 0xffff_c900_0000_0000 &+ rng.below(2048) * MachineLayout.oneGiB
+        vmemmapBase = 0xffff_ea00_0000_0000 &+ rng.below(1024) * MachineLayout.oneGiB
+        moduleBase = 0xffff_ffff_c000_0000 &+ (0x100 + rng.below(0x300)) * MachineLayout.pageSize
+    }
+
+    func isRAM(pfn: UInt64) -> Bool {
+        let pa = pfn * MachineLayout.pageSize
+        return ram.contains { pa >= $0.start && pa < $0.end }
+    }
+
+    /// Sections that hold any RAM (those get a mem_map and page_ext).
+    var presentSections: [UInt64] {
+        var result: [UInt64] = []
+        for r in ram {
+            var s = r.start >> MachineLayout.sectionShift
+            while s << MachineLayout.sectionShift < r.end {
+                if result.last != s { result.append(s) }
+                s += 1
+            }
+        }
+        return result
+    }
+
+    /// Zone of a pfn: DMA below 16 MiB, DMA32 below 4 GiB, Normal above.
+    static func zone(ofPfn pfn: UInt64) -> UInt64 {
+        if pfn < 4096 { return 0 }
+        if pfn < (1 << 20) { return 1 }
+        return 2
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+
+/// One simulated boot: builds the kernel image, lays out memory, runs the workload, fills
+/// kernel memory and writes vmlinux, vmcore and expected/.
+final class Simulator {
+    let seed: UInt64
+    let memoryBytes: UInt64
+    let pageOwner: Bool
+    let outDir: URL
+
+    var rng: SeededRandom
+    var image: ELFImage!
+    var kallsyms: Kallsyms!
+    var layouts: Layouts!
+    var layout: MachineLayout!
+    let phys = PhysicalMemory()
+    var kmem: KernelMemory!
+    var memblock: Memblock!
+    var heap: KernelHeap!
+    var pageTables: PageTables!
+    var module: ModuleLayout!
+    var symbols: SymbolResolver!
+    var workload: Workload!
+    var pfnMap: PfnMap!
+    var memcgAddresses: [(memcg: UInt64, objcg: UInt64)] = []
+    var slabVectors: [UInt64] = []
+    var pageExtSections: [UInt64: UInt64] = [:]   // section -> page_ext base VA (unbiased)
+    var untrackedRanges: [(UInt64, UInt64)] = []
+    var crashTime: UInt64 = 0
+    var pageblockTypes: [UInt64: Int] = [:]
+
+    init(seed: UInt64, memoryBytes: UInt64, pageOwner: Bool, outDir: URL) {
+        self.seed = seed
+        self.memoryBytes = memoryBytes
+        self.pageOwner = pageOwner
+        self.outDir = outDir
+        self.rng = SeededRandom(seed: seed)
+    }
+
+    /// Runtime address of an image symbol.
+    func sym(_ name: String) -> UInt64 {
+        guard let s = image.symbol(name) else { fatalError("vmsim internal error: no symbol \(name)") }
+        return s.value &+ layout.kernelOffset
+    }
+
+    func run() throws {
+        let fm = FileManager.default
+        try fm.createDirectory(at: outDir, withIntermediateDirectories: true)
+        let work = outDir.appendingPathComponent(".vmsim-build")
+        try? fm.removeItem(at: work)
+        defer { try? fm.removeItem(at: work) }
+
+        // 1. The kernel image with its kallsyms tables.
+        image = try ELFImage(bytes: try ImageBuilder.build(workDir: work))
+        kallsyms = try Kallsyms(image: image)
+        try kallsyms.patch(into: &image)
+        layouts = Layouts(values: try ImageBuilder.probeLayouts(workDir: work, queries: Layouts.queries))
+        try checkLayouts()
+        try Data(image.bytes).write(to: outDir.appendingPathComponent("vmlinux"))
+
+        // 2. Boot: layout, memblock, page tables.
+        layout = MachineLayout(memoryBytes: memoryBytes, rng: &rng)
+        crashTime = 1_767_225_600 + rng.below(86_400 * 30)
+        let imgStart = image.symbol("_text")!.value &+ layout.kernelOffset
+        let imgEnd = image.symbol("_end")!.value &+ layout.kernelOffset
+        kmem = KernelMemory(layout: layout, phys: phys, imageStart: imgStart, imageEnd: imgEnd)
+        memblock = Memblock(layout: layout)
+        memblock.reserve(0, 0x100000)   // the first MiB stays reserved on x86
+        let imgPhysEnd = (layout.kernelLoadPhys + (imgEnd - imgStart) + MachineLayout.twoMiB - 1) & ~(MachineLayout.twoMiB - 1)
+        memblock.reserve(layout.kernelLoadPhys, imgPhysEnd)
+        heap = KernelHeap(memblock: memblock, kmem: kmem)
+        pageTables = PageTables(rootPhys: kmem.physical(of: sym("init_top_pgt"))!) { [unowned self] in
+            self.memblock.alloc(4096)
+        }
+        module = ModuleLayout(base: layout.moduleBase)
+        symbols = SymbolResolver(image: image, kallsyms: kallsyms, kernelOffset: layout.kernelOffset, module: module)
+
+        copyImage()
+        mapKernel()
+        let sections = layout.presentSections
+        let memmapPhys = allocateMemmap(sections)
+        let stackTable = pageOwner ? allocateStackTable() : (va: UInt64(0), buckets: 0)
+        if pageOwner { allocatePageExt(sections) }
+        let percpu = (0..<2).map { _ in kmem.directMap(memblock.alloc(64 << 10)) }
+
+        // 3. The workload runs on what memblock left to the page allocator.
+        let allocator = PageAllocator(freeRanges: memblock.freePfnRanges(excluding: []))
+        workload = Workload(allocator: allocator, symbols: symbols, kmem: kmem,
+                            totalPages: layout.ram.reduce(0) { $0 + ($1.end - $1.start) / 4096 }, seed: seed)
+        workload.run()
+        buildMemcg()
+        pfnMap = PfnMap(layout: layout, reserved: memblock.reserved, untracked: untrackedRanges + workload.untracked,
+                        blocks: workload.blocks)
+
+        pageblockTypes = allocator.pageblockType
+
+        // 4. Kernel memory.
+        writeSections(sections, memmapPhys: memmapPhys, pageblockType: allocator.pageblockType)
+        if pageOwner {
+            writePageExt(sections)
+            writeDepot(stackTable: stackTable)
+        }
+        writeModule()
+        writeGlobals(stackTable: stackTable, percpu: percpu)
+        pageTables.write(to: phys)
+
+        // 5. Files.
+        try VMCoreWriter(sim: self).write(to: outDir.appendingPathComponent("vmcore"))
+        try ExpectedOutput(sim: self).write(to: outDir.appendingPathComponent("expected"))
+    }
+
+    /// The struct offsets the generators hard-code must match what gcc laid out.
+    private func checkLayouts() throws {
+        let expect: [(String, UInt64)] = [
+            ("SIZE(page)", 64), ("OFFSET(page.compound_head)", 8), ("OFFSET(page.private)", 40),
+            ("OFFSET(page._mapcount)", 48), ("OFFSET(page._refcount)", 52), ("OFFSET(page.memcg_data)", 56),
+            ("SIZE(page_owner)", 64), ("OFFSET(page_owner.handle)", 8), ("OFFSET(page_owner.ts_nsec)", 16),
+            ("OFFSET(page_owner.comm)", 32), ("OFFSET(page_owner.free_tgid)", 60), ("SIZE(mem_section)", 32),
+            ("SIZE(stack_record)", 544), ("OFFSET(stack_record.entries)", 32),
+        ]
+        for (k, v) in expect where layouts[k] != v {
+            throw ImageBuilder.BuildError(description: "layout \(k) is \(layouts[k]), generators assume \(v)")
+        }
+    }
+}

@@ -1,0 +1,83 @@
+/// The VMCOREINFO note text, in the order and formats 6.12's crash_save_vmcoreinfo_init and
+/// arch_crash_save_vmcoreinfo (x86_64) write it, plus CRASHTIME appended at crash time.
+extension Simulator {
+    func vmcoreinfoText() -> String {
+        let L = layouts!
+        var s = ""
+        func line(_ t: String) { s += t + "\n" }
+        func hex(_ v: UInt64) -> String { String(v, radix: 16) }
+        func symbol(_ n: String) { line("SYMBOL(\(n))=\(hex(sym(n)))") }
+        line("OSRELEASE=\(KernelDeclarations.release)")
+        line("BUILD-ID=\(buildID())")
+        line("PAGESIZE=4096")
+        symbol("init_uts_ns")
+        line("OFFSET(uts_namespace.name)=\(L.offset("uts_namespace", "name"))")
+        symbol("node_online_map")
+        line("SYMBOL(swapper_pg_dir)=\(hex(sym("init_top_pgt")))")
+        symbol("_stext")
+        line("NUMBER(VMALLOC_START)=0x\(hex(layout.vmallocBase))")
+        line("SYMBOL(vmemmap)=\(hex(layout.vmemmapBase))")
+        line("SYMBOL(mem_section)=\(hex(kmemRead(sym("mem_section"))))")
+        line("LENGTH(mem_section)=4096")
+        line("SIZE(mem_section)=\(L.size("mem_section"))")
+        line("OFFSET(mem_section.section_mem_map)=\(L.offset("mem_section", "section_mem_map"))")
+        line("NUMBER(SECTION_SIZE_BITS)=27")
+        line("NUMBER(MAX_PHYSMEM_BITS)=46")
+        for t in ["page", "pglist_data", "zone", "free_area", "list_head", "nodemask_t"] { line("SIZE(\(t))=\(L.size(t))") }
+        for f in ["flags", "_refcount", "mapping", "lru", "_mapcount", "private", "compound_head"] {
+            line("OFFSET(page.\(f))=\(L.offset("page", f))")
+        }
+        for f in ["node_zones", "nr_zones", "node_start_pfn", "node_spanned_pages", "node_id"] {
+            line("OFFSET(pglist_data.\(f))=\(L.offset("pglist_data", f))")
+        }
+        for f in ["free_area", "vm_stat", "spanned_pages"] { line("OFFSET(zone.\(f))=\(L.offset("zone", f))") }
+        line("OFFSET(free_area.free_list)=\(L.offset("free_area", "free_list"))")
+        line("OFFSET(list_head.next)=\(L.offset("list_head", "next"))")
+        line("OFFSET(list_head.prev)=\(L.offset("list_head", "prev"))")
+        line("LENGTH(zone.free_area)=\(L["LENGTH(zone.free_area)"])")
+        line("LENGTH(free_area.free_list)=\(L["LENGTH(free_area.free_list)"])")
+        line("NUMBER(NR_FREE_PAGES)=0")
+        line("NUMBER(PG_lru)=5")
+        line("NUMBER(PG_private)=14")
+        line("NUMBER(PG_swapcache)=10")
+        line("NUMBER(PG_swapbacked)=17")
+        line("NUMBER(PAGE_SLAB_MAPCOUNT_VALUE)=\(Int32(bitPattern: 0xf500_0000))")
+        line("NUMBER(PG_head_mask)=64")
+        line("NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=\(Int32(bitPattern: 0xf000_0000))")
+        line("NUMBER(PAGE_HUGETLB_MAPCOUNT_VALUE)=\(Int32(bitPattern: 0xf400_0000))")
+        line("NUMBER(PAGE_OFFLINE_MAPCOUNT_VALUE)=\(Int32(bitPattern: 0xf100_0000))")
+        for k in ["kallsyms_names", "kallsyms_num_syms", "kallsyms_token_table", "kallsyms_token_index",
+                  "kallsyms_offsets", "kallsyms_relative_base"] { symbol(k) }
+        line("NUMBER(phys_base)=\(Int64(bitPattern: layout.physBase))")
+        symbol("init_top_pgt")
+        line("NUMBER(pgtable_l5_enabled)=0")
+        symbol("node_data")
+        line("LENGTH(node_data)=64")
+        line("KERNELOFFSET=\(hex(layout.kernelOffset))")
+        line("NUMBER(KERNEL_IMAGE_SIZE)=1073741824")
+        line("NUMBER(sme_mask)=0")
+        line("CRASHTIME=\(crashTime)")
+        return s
+    }
+
+    /// The GNU build-id of the vmlinux gcc wrote.
+    func buildID() -> String {
+        guard let n = image.section(".notes") else { return "" }
+        let o = Int(n.offset)
+        guard let namesz = try? image.u32(o), let descsz = try? image.u32(o + 4) else { return "" }
+        let d = o + 12 + Int((namesz + 3) & ~3)
+        guard d + Int(descsz) <= image.bytes.count else { return "" }
+        return image.bytes[d..<(d + Int(descsz))].map { String(format2($0)) }.joined()
+    }
+
+    private func format2(_ b: UInt8) -> String {
+        let h = String(b, radix: 16)
+        return h.count == 1 ? "0" + h : h
+    }
+
+    /// A value this simulator already wrote into kernel memory.
+    func kmemRead(_ va: UInt64) -> UInt64 {
+        guard let pa = kmem.physical(of: va) else { return 0 }
+        return phys.readU64(physical: pa)
+    }
+}
