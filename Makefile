@@ -30,8 +30,10 @@ bench: deps
 
 # Regenerates the bundled sample (a small simulated machine).
 sample: build
+	rm -rf /tmp/vmowner-sample samples/expected
 	$(BIN)/vmsim --seed 1 --memory 64M --out /tmp/vmowner-sample
 	cp /tmp/vmowner-sample/vmlinux /tmp/vmowner-sample/vmcore samples/
+	cp -r /tmp/vmowner-sample/expected samples/expected
 
 clean:
 	rm -rf .build

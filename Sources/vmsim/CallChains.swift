@@ -90,3 +90,48 @@ enum CallChains {
     static let failure = ["register_failure_stack", "init_page_owner", "page_ext_init", "mm_core_init"]
     static let early = ["register_early_stack", "init_page_owner", "page_ext_init", "mm_core_init"]
 }
+
+extension CallChains {
+    /// Background kernel allocations: allocator helpers x callers x contexts, so that the
+    /// depot holds a few hundred distinct stacks spread over several pools.
+    static let helpers: [[String]] = [
+        ["allocate_slab", "___slab_alloc", "kmem_cache_alloc_noprof"],
+        ["allocate_slab", "___slab_alloc", "__kmalloc_noprof"],
+        ["allocate_slab", "___slab_alloc", "kmem_cache_alloc_node_noprof"],
+        ["alloc_pages_mpol_noprof", "alloc_pages_noprof"],
+        ["alloc_pages_mpol_noprof", "alloc_pages_noprof", "__get_free_pages_noprof"],
+        ["alloc_pages_bulk_noprof", "__vmalloc_area_node", "__vmalloc_node_range_noprof", "__vmalloc_node_noprof",
+         "kvmalloc_node_noprof"],
+    ]
+    static let callers: [[String]] = [
+        ["alloc_file_pseudo", "anon_inode_getfile"],
+        ["perf_mmap"],
+        ["bpf_map_area_alloc", "array_map_alloc", "map_create", "__sys_bpf"],
+        ["seq_read_iter", "seq_read", "proc_reg_read", "vfs_read", "ksys_read"],
+        ["d_alloc", "d_alloc_parallel", "path_openat", "do_filp_open"],
+        ["blk_mq_alloc_rqs", "blk_mq_alloc_map_and_rqs"],
+        ["alloc_pipe_info", "do_pipe2"],
+        ["copy_page_range", "dup_mm", "copy_process", "kernel_clone"],
+        ["setup_arg_pages", "load_elf_binary", "bprm_execve", "do_execveat_common.isra.0"],
+        ["do_mmap", "mmap_region", "vm_mmap_pgoff", "ksys_mmap_pgoff"],
+        ["do_brk_flags", "__x64_sys_brk"],
+        ["iget_locked", "path_openat", "do_filp_open", "do_sys_openat2"],
+        ["jbd2_journal_get_write_access", "ext4_block_write_begin", "ext4_da_write_begin", "generic_perform_write"],
+        ["__alloc_skb", "alloc_skb_with_frags", "sock_alloc_send_pskb", "unix_stream_sendmsg", "sock_sendmsg"],
+        ["alloc_buffer_head", "folio_alloc_buffers", "create_empty_buffers", "__block_write_begin_int"],
+        ["load_module", "init_module_from_file", "idempotent_init_module"],
+    ]
+    static let contexts: [[String]] = [
+        syscall,
+        ["process_one_work", "worker_thread", "kthread", "ret_from_fork", "ret_from_fork_asm"],
+        ["task_work_run", "syscall_exit_to_user_mode"] + syscall,
+    ]
+
+    static func background(_ i: Int) -> [String] {
+        let h = helpers[i % helpers.count]
+        let c = callers[(i / helpers.count) % callers.count]
+        let x = contexts[(i / (helpers.count * callers.count)) % contexts.count]
+        return allocTop + h + c + x
+    }
+    static var backgroundCount: Int { helpers.count * callers.count * contexts.count }
+}

@@ -103,13 +103,15 @@ enum ImageBuilder {
         try cSource().write(to: workDir.appendingPathComponent("kernel.c"), atomically: true, encoding: .utf8)
         try assembly().write(to: workDir.appendingPathComponent("entry.S"), atomically: true, encoding: .utf8)
         try linkerScript().write(to: workDir.appendingPathComponent("vmlinux.lds"), atomically: true, encoding: .utf8)
-        let args = compilerFlags() + [
-            "-ffile-prefix-map=\(workDir.path)=.",
+        // Compile each file to a named object first so the symbol table names no temp files.
+        let prefixMap = "-ffile-prefix-map=\(workDir.path)=."
+        try run("gcc", compilerFlags() + [prefixMap, "-c", "-o", "kernel.o", "kernel.c"], in: workDir)
+        try run("gcc", compilerFlags() + [prefixMap, "-c", "-o", "entry.o", "entry.S"], in: workDir)
+        try run("gcc", compilerFlags() + [
             "-Wl,-T,vmlinux.lds", "-Wl,--emit-relocs", "-Wl,--build-id=sha1",
             "-Wl,-z,max-page-size=0x1000", "-Wl,--no-warn-rwx-segments",
-            "-o", "vmlinux", "kernel.c", "entry.S",
-        ]
-        try run("gcc", args, in: workDir)
+            "-o", "vmlinux", "kernel.o", "entry.o",
+        ], in: workDir)
         return [UInt8](try Data(contentsOf: workDir.appendingPathComponent("vmlinux")))
     }
 

@@ -146,6 +146,17 @@ final class Workload {
             alloc(kworker, CallChains.netRx, order: 0, gfp: GFP.nowait | GFP.comp | GFP.nomemalloc)
         }
 
+        // Kernel workers and daemons with many different allocation sites.
+        let bgTasks = [kworker, addTask(12, 12, "kworker/0:1"), addTask(58, 58, "kworker/1:2H"),
+                       addTask(402, 402, "udevadm"), addTask(415, 415, "systemd-udevd")]
+        for i in 0..<CallChains.backgroundCount {
+            for k in 0..<(1 + Int(rng.below(UInt64(scaled(6, min: 2))))) {
+                let gfp = i % 3 == 2 ? GFP.kernelAccount : GFP.kernel | (k % 2 == 0 ? GFP.zero : GFP.nowarn)
+                alloc(bgTasks[(i + k) % bgTasks.count], CallChains.background(i), order: Int(rng.below(4)),
+                      gfp: gfp | GFP.comp, memcg: gfp & GFP.account != 0 ? .objcg(root) : .none)
+            }
+        }
+
         // systemd and friends (0.9 s .. 2 s).
         now = 900_000_000 + rng.below(50_000_000)
         let systemd = addTask(1, 1, "systemd")
