@@ -19,7 +19,9 @@ struct PageWalker {
     func release() { scratch.deallocate() }
 
     /// Visits pfns in [start, end). `start` is the scan's first pfn or a chunk boundary.
-    mutating func walk(from start: UInt64, to end: UInt64,
+    /// With `skipBuddy` (what read_page_owner does) free buddy blocks are stepped over whole;
+    /// without it their pages are visited too (their slots keep the last owner).
+    mutating func walk(from start: UInt64, to end: UInt64, skipBuddy: Bool = true,
                        visit: (_ pfn: UInt64, _ page: UnsafeRawPointer, _ ext: UnsafeRawPointer) -> Void) {
         let c = context
         let sections = c.sections
@@ -43,7 +45,7 @@ struct PageWalker {
                 continue
             }
             let pageType = UInt32(truncatingIfNeeded: c.page.pageType.unsigned(page))
-            if c.buddy.isBuddy(pageType: pageType) {
+            if skipBuddy, c.buddy.isBuddy(pageType: pageType) {
                 let order = c.page.privateData.unsigned(page)
                 pfn += order <= c.maxBuddyOrder ? 1 << order : 1
                 continue

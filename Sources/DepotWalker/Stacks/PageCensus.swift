@@ -7,7 +7,7 @@ public struct PageCensus: Sendable {
         public let comm: String
     }
 
-    /// Pages with a page_ext slot that page_owner stamped at least once.
+    /// Pages with a page_ext slot that page_owner stamped at least once (free ones included).
     public var pagesStamped: Int64 = 0
     /// Of those, allocated now.
     public var pagesAllocated: Int64 = 0
@@ -23,7 +23,7 @@ public struct PageCensus: Sendable {
             defer { walker.release() }
             // Tally by raw (pid, comm bytes) first: no String per page.
             var byTask: [TaskKey: Int64] = [:]
-            walker.walk(from: range.start, to: range.end) { _, _, ext in
+            walker.walk(from: range.start, to: range.end, skipBuddy: false) { _, _, ext in
                 guard context.isStamped(ext) else { return }
                 part.pagesStamped += 1
                 guard context.isAllocated(ext) else { return }
