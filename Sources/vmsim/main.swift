@@ -15,12 +15,17 @@ struct VMSim: ParsableCommand {
     var memory: String = "1G"
 
     @Option(help: "Output directory (vmlinux, vmcore, expected/).")
-    var out: String
+    var out: String?
 
     @Flag(help: "Boot without page_owner=on (no page_ext, page_owner_inited off).")
     var noPageOwner = false
 
+    @Flag(help: .hidden)
+    var printCTypes = false
+
     func validate() throws {
+        if printCTypes { return }
+        guard out != nil else { throw ValidationError("--out DIR is required") }
         guard let bytes = VMSim.parseSize(memory) else { throw ValidationError("--memory: cannot parse '\(memory)'") }
         guard bytes >= 64 << 20, bytes <= 1 << 40 else { throw ValidationError("--memory must be between 64M and 1T") }
     }
@@ -36,6 +41,12 @@ struct VMSim: ParsableCommand {
     }
 
     func run() throws {
+        if printCTypes {
+            // The type declarations the vmlinux DWARF comes from (tests compile them).
+            print(KernelDeclarations.types)
+            return
+        }
+        guard let out else { return }
         let sim = Simulator(seed: seed, memoryBytes: VMSim.parseSize(memory)!, pageOwner: !noPageOwner,
                             outDir: URL(fileURLWithPath: out))
         try sim.run()
