@@ -20,8 +20,14 @@ let package = Package(
             pkgConfig: "libdw",
             providers: [.apt(["libdw-dev", "libelf-dev"])]
         ),
+        // zlib, lzo, snappy, zstd (kdump-compressed pages) and liblzma (.xz inputs).
+        .systemLibrary(
+            name: "CCompression",
+            path: "Sources/CCompression",
+            providers: [.apt(["zlib1g-dev", "liblzo2-dev", "libsnappy-dev", "libzstd-dev", "liblzma-dev"])]
+        ),
         // Dump formats, ELF, DWARF types, symbols, address translation.
-        .target(name: "ELFCore", dependencies: ["CLibDW"]),
+        .target(name: "ELFCore", dependencies: ["CLibDW", "CCompression"]),
         // page_ext, page_owner, stack depot and the other kernel walkers.
         .target(name: "DepotWalker", dependencies: ["ELFCore"]),
         // The command-line tool.
@@ -29,7 +35,7 @@ let package = Package(
         // The dump simulator. It must never import the reader's modules.
         .executableTarget(name: "vmsim", dependencies: [argumentParser]),
 
-        .testTarget(name: "ELFCoreTests", dependencies: ["ELFCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "ELFCoreTests", dependencies: ["ELFCore", "CCompression"], exclude: ["Fixtures"]),
         .testTarget(name: "VMSimTests", dependencies: []),
         .testTarget(name: "ReaderTests", dependencies: ["ELFCore", "DepotWalker"]),
     ],

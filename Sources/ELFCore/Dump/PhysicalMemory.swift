@@ -9,6 +9,9 @@ public enum MemoryFault: Error, CustomStringConvertible, Equatable {
     case unmapped(virtual: UInt64)
     /// The virtual address is not canonical or not in any region this architecture knows.
     case badAddress(virtual: UInt64)
+    /// The dump holds this page but its stored bytes are damaged (a compressed page that does not
+    /// decompress, a descriptor pointing past the end of the file).
+    case corrupt(physical: UInt64, reason: String)
 
     public var description: String {
         switch self {
@@ -16,6 +19,7 @@ public enum MemoryFault: Error, CustomStringConvertible, Equatable {
         case .excluded(let p): return "physical address 0x\(String(p, radix: 16)) was excluded from the dump"
         case .unmapped(let v): return "virtual address 0x\(String(v, radix: 16)) is not mapped"
         case .badAddress(let v): return "virtual address 0x\(String(v, radix: 16)) is not a kernel address"
+        case .corrupt(let p, let why): return "the page at physical address 0x\(String(p, radix: 16)) is corrupt in the dump: \(why)"
         }
     }
 }
