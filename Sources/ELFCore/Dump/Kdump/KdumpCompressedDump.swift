@@ -60,7 +60,7 @@ public final class KdumpCompressedDump: PhysicalMemory, @unchecked Sendable {
         vmcoreinfo = try Self.readVMCoreInfo(header: header, bytes: bytes)
 
         var qualifiers: [String] = []
-        if let method = header.compressionName { qualifiers.append(method) }
+        if let method = header.compressionName ?? Self.sampledCompression(header: header, bytes: bytes) { qualifiers.append(method) }
         if header.status & KdumpHeader.incomplete != 0 { qualifiers.append("incomplete") }
         if header.split { qualifiers.append("split: pfns \(header.startPFN)-\(header.endPFN)") }
         if let flat = bytes as? FlattenedBytes, flat.truncated { qualifiers.append("truncated") }
@@ -69,6 +69,20 @@ public final class KdumpCompressedDump: PhysicalMemory, @unchecked Sendable {
         let name = containers.contains("flattened") ? "flattened kdump" : "kdump-compressed"
         formatName = qualifiers.isEmpty ? name : "\(name) (\(qualifiers.joined(separator: ", ")))"
         if ranges.isEmpty { throw InputError(file: path, reason: "the 1st bitmap marks no pfn as memory: this dump holds no memory") }
+    }
+
+    /// The methods the first descriptors use, for headers whose status names none
+    /// (makedumpfile without -c/-l/-p/-z writes every page raw).
+    private static func sampledCompression(header: KdumpHeader, bytes: DumpBytes) -> String? {
+        var names = Set<String>()
+        var index: UInt64 = 0
+        while index < 64 {
+            let at = header.descriptorsOffset &+ index &* Self.descriptorSize
+            guard let raw = try? bytes.bytes(at: at, count: 24, what: "page descriptor") else { break }
+            if let name = KdumpHeader.compressionName(flags: raw.le(UInt32.self, 12)) { names.insert(name) }
+            index += 1
+        }
+        return names.isEmpty ? (index > 0 ? "uncompressed" : nil) : names.sorted().joined(separator: "+")
     }
 
     /// VMCOREINFO from the sub header (version 3+), else from the ELF notes copy (version 4+).

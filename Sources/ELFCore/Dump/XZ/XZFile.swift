@@ -103,7 +103,7 @@ struct XZFile {
             guard rc == LZMA_OK else { return rc }
             rc = lzma_block_compressed_size(&block, b.unpaddedSize)
             guard rc == LZMA_OK else { return rc }
-            var inPosition = 0, outPosition = 0
+            var inPosition = Int(block.header_size), outPosition = 0   // the data follows the header
             rc = lzma_block_buffer_decode(&block, nil, input, &inPosition, available,
                                           out.assumingMemoryBound(to: UInt8.self), &outPosition, output.count)
             guard rc == LZMA_OK else { return rc }
