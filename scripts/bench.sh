@@ -20,7 +20,7 @@ measure() {
     echo "$wall $(echo "$user + $sys" | bc) $((rss / 1024)) $(stat -c %s "$out")"
 }
 
-printf '%-5s %-12s %8s %8s %9s %12s %10s %8s\n' size command wall_s cpu_s rss_MB pages/s out_MB/s x_floor
+printf '%-5s %-19s %8s %8s %9s %12s %10s %8s\n' size command wall_s cpu_s rss_MB pages/s out_MB/s x_floor
 for size in "${sizes[@]}"; do
     sim="$dir/$size"
     if [ ! -f "$sim/vmcore" ]; then
@@ -32,11 +32,12 @@ for size in "${sizes[@]}"; do
     pages=$($bin/vmowner info "${files[@]}" --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["memory_bytes"] // 4096)')
     read -r floor _ _ _ < <(measure $bin/vmowner bench-floor "${files[@]}")
     for cmd in "summary" "stacks" "stacks --from-pages" "page-owner" "pfn 0x100000" "info"; do
-        read -r wall cpu rss bytes < <(measure $bin/vmowner $cmd "${files[@]}")
+        read -r sub extra <<<"$cmd"
+        read -r wall cpu rss bytes < <(measure $bin/vmowner $sub "${files[@]}" $extra)
         rate=$(echo "$pages / $wall" | bc 2>/dev/null || echo -)
         mbps=$(echo "scale=1; $bytes / 1048576 / $wall" | bc 2>/dev/null || echo -)
         ratio=$(echo "scale=2; $wall / $floor" | bc 2>/dev/null || echo -)
-        printf '%-5s %-12s %8s %8s %9s %12s %10s %8s\n' "$size" "${cmd%% 0x*}" "$wall" "$cpu" "$rss" "$rate" "$mbps" "$ratio"
+        printf '%-5s %-19s %8s %8s %9s %12s %10s %8s\n' "$size" "$cmd" "$wall" "$cpu" "$rss" "$rate" "$mbps" "$ratio"
     done
-    printf '%-5s %-12s %8s\n' "$size" "floor" "$floor"
+    printf '%-5s %-19s %8s\n' "$size" "floor (page_ext read)" "$floor"
 done
