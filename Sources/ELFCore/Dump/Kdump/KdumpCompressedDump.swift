@@ -30,8 +30,9 @@ public final class KdumpCompressedDump: PhysicalMemory, @unchecked Sendable {
     /// working set is small; the depot's pools come and go.
     public static let cachedPages = 4096
 
-    /// `container` names how the file is wrapped ("flattened", "xz"), for `formatName`.
-    public init(bytes: DumpBytes, containers: [String] = []) throws {
+    /// `containers` names how the file is wrapped ("flattened", "xz"), for `formatName`.
+    /// `cachedPages` bounds the decompressed-page cache.
+    public init(bytes: DumpBytes, containers: [String] = [], cachedPages: Int = KdumpCompressedDump.cachedPages) throws {
         self.bytes = bytes
         let header = try KdumpHeader(bytes: bytes)
         self.header = header
@@ -53,7 +54,7 @@ public final class KdumpCompressedDump: PhysicalMemory, @unchecked Sendable {
         guard bytes.contains(offset: header.descriptorsOffset, count: 0) else {
             throw InputError(file: path, reason: "truncated: the page descriptors would start at offset \(header.descriptorsOffset), past the end of the file (\(bytes.size) bytes)")
         }
-        cache = PageCache(pageSize: pageSize, capacity: Self.cachedPages)
+        cache = PageCache(pageSize: pageSize, capacity: cachedPages)
         ranges = present.runs(below: pfnLimit).map {
             PhysicalRange(start: $0.start << UInt64(header.blockSize.trailingZeroBitCount), end: $0.end << UInt64(header.blockSize.trailingZeroBitCount))
         }
@@ -148,8 +149,17 @@ public final class KdumpCompressedDump: PhysicalMemory, @unchecked Sendable {
         return d
     }
 
-    /// Copies `count` bytes at `within` of page `pfn` to `out`.
+    /// Copies `count` bytes at `within` of page `pfn` to `out`. A container that fails under
+    /// the page (a damaged .xz block) is a fault of that page, not of the whole dump.
     private func copy(pfn: UInt64, address: UInt64, within: Int, count: Int, to out: UnsafeMutableRawPointer) throws {
+        do {
+            try uncheckedCopy(pfn: pfn, address: address, within: within, count: count, to: out)
+        } catch let error as InputError {
+            throw MemoryFault.corrupt(physical: address, reason: error.reason)
+        }
+    }
+
+    private func uncheckedCopy(pfn: UInt64, address: UInt64, within: Int, count: Int, to out: UnsafeMutableRawPointer) throws {
         if cache.copy(pfn: pfn, within: within, count: count, to: out) { return }
         let d = try descriptor(pfn: pfn, address: address)
         if d.flags & Self.methodFlags == 0 {
