@@ -1,4 +1,5 @@
 import ELFCore
+import Foundation
 
 /// Rebuilds `/sys/kernel/debug/page_owner`: one record per allocated block head, in pfn order,
 /// in the dumped kernel's own format.
@@ -35,11 +36,12 @@ public struct PageOwnerText {
     public func write(to sink: TextSink) -> Int {
         var warnings = 0
         let context = self.context
+        let buffers = BufferPool()
         ParallelWalk.run(context: context, work: { range -> (text: [UInt8], unreadable: Int) in
             var walker = PageWalker(context: context)
             defer { walker.release() }
-            var out: [UInt8] = []
-            out.reserveCapacity(1 << 20)
+            var out = buffers.take()
+            var cache = RecordTextCache()
             walker.walk(from: range.start, to: range.end) { pfn, page, ext in
                 guard context.isStamped(ext), context.isAllocated(ext) else { return }
                 let r = ext + Int(context.ownerOffset)
@@ -47,28 +49,47 @@ public struct PageOwnerText {
                 guard order < 64, pfn & ((1 << order) - 1) == 0 else { return }
                 let handle = UInt32(truncatingIfNeeded: context.owner.handle.unsigned(r))
                 guard handle != 0 else { return }
-                appendRecord(pfn: pfn, order: order, handle: handle, page: page, record: r, into: &out)
+                appendRecord(pfn: pfn, order: order, handle: handle, page: page, record: r, cache: &cache, into: &out)
             }
             return (out, walker.unreadable)
         }, consume: { result in
             result.text.withUnsafeBytes { sink.write($0) }
             warnings += result.unreadable
+            buffers.give(result.text)
         })
         return warnings + stacks.failures.count
     }
 
+    /// What one walker thread has already rendered: the same gfp masks, page flags, stacks,
+    /// memcgs and pageblocks come back record after record.
+    struct RecordTextCache {
+        var gfp: [UInt64: [UInt8]] = [:]
+        var flags: [UInt64: [UInt8]] = [:]
+        var stacks: [UInt32: [UInt8]] = [:]
+        var memcg: [UInt64: [UInt8]] = [:]
+        var block: UInt64 = .max
+        var blockType = 0
+    }
+
     func appendRecord(pfn: UInt64, order: UInt64, handle: UInt32, page: UnsafeRawPointer,
-                      record r: UnsafeRawPointer, into out: inout [UInt8]) {
+                      record r: UnsafeRawPointer, cache: inout RecordTextCache, into out: inout [UInt8]) {
         let c = context
         let o = c.owner
         let gfp = o.gfpMask.unsigned(r)
         out.append("Page allocated via order ")
         out.appendDecimal(order)
         out.append(", mask ")
-        out.appendHex(gfp)
-        out.append(UInt8(ascii: "("))
-        FlagNames.format(gfp, with: c.names.gfp, into: &out)
-        out.append(UInt8(ascii: ")"))
+        if let text = cache.gfp[gfp] {
+            out.append(contentsOf: text)
+        } else {
+            var text: [UInt8] = []
+            text.appendHex(gfp)
+            text.append(UInt8(ascii: "("))
+            FlagNames.format(gfp, with: c.names.gfp, into: &text)
+            text.append(UInt8(ascii: ")"))
+            cache.gfp[gfp] = text
+            out.append(contentsOf: text)
+        }
         if firstLine != .orderMaskOnly {
             out.append(", pid ")
             out.appendDecimal(o.pid.map { $0.signed(r) } ?? 0)
@@ -95,21 +116,39 @@ public struct PageOwnerText {
         // Grouping by mobility: the allocation's migratetype and its pageblock's.
         let types = c.names.migrateTypes
         let pageType = Int((gfp & 0x18) >> 3)
-        let blockType = c.pageblockMigratetype(pfn) ?? 0
-        let flags = c.page.flags.unsigned(page)
+        let block = pfn >> c.pageblockOrder
+        if block != cache.block {
+            cache.block = block
+            cache.blockType = c.pageblockMigratetype(pfn) ?? 0
+        }
+        let blockType = cache.blockType
         out.append("PFN ")
         if hexPFN { out.appendHex(pfn) } else { out.appendDecimal(pfn) }
         out.append(" type ")
         out.append(contentsOf: (pageType < types.count ? types[pageType] : "").utf8)
         out.append(" Block ")
-        out.appendDecimal(pfn >> c.pageblockOrder)
+        out.appendDecimal(block)
         out.append(" type ")
         out.append(contentsOf: (blockType < types.count ? types[blockType] : "").utf8)
         out.append(" Flags ")
-        c.pageFlags.append(flags, names: c.names.pageFlags, into: &out)
+        let flags = c.page.flags.unsigned(page)
+        if let text = cache.flags[flags] {
+            out.append(contentsOf: text)
+        } else {
+            var text: [UInt8] = []
+            c.pageFlags.append(flags, names: c.names.pageFlags, into: &text)
+            cache.flags[flags] = text
+            out.append(contentsOf: text)
+        }
         out.append(UInt8(ascii: "\n"))
 
-        out.append(contentsOf: stacks.lines(handle))
+        if let text = cache.stacks[handle] {
+            out.append(contentsOf: text)
+        } else {
+            let text = stacks.lines(handle)
+            cache.stacks[handle] = text
+            out.append(contentsOf: text)
+        }
 
         let reason = o.lastMigrateReason.signed(r)
         if reason != -1 {
@@ -119,9 +158,44 @@ public struct PageOwnerText {
             out.append(UInt8(ascii: "\n"))
         }
         if let memcg = c.memcg, let field = c.page.memcgData {
-            try? memcg.lines(memcgData: field.unsigned(page), into: &out)
+            let data = field.unsigned(page)
+            if data != 0 {
+                if let text = cache.memcg[data] {
+                    out.append(contentsOf: text)
+                } else {
+                    var text: [UInt8] = []
+                    try? memcg.lines(memcgData: data, into: &text)
+                    cache.memcg[data] = text
+                    out.append(contentsOf: text)
+                }
+            }
         }
         out.append(UInt8(ascii: "\n"))
+    }
+}
+
+/// Output buffers handed from the walker threads to the writer and back, so that their
+/// memory is faulted in once rather than for every piece of the report.
+final class BufferPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: [[UInt8]] = []
+
+    func take() -> [UInt8] {
+        lock.lock()
+        defer { lock.unlock() }
+        if var buffer = free.popLast() {
+            buffer.removeAll(keepingCapacity: true)
+            return buffer
+        }
+        var fresh: [UInt8] = []
+        fresh.reserveCapacity(4 << 20)
+        return fresh
+    }
+
+    func give(_ buffer: [UInt8]) {
+        lock.lock()
+        free.append(buffer)
+        lock.unlock()
     }
 }
 
