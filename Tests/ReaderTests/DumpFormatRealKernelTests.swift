@@ -1,0 +1,182 @@
+import ELFCore
+import Foundation
+import Testing
+
+/// The real 6.12 and 6.1 dumps (samples/real-kernel) converted by tools that are not ours —
+/// Debian's makedumpfile 1.7.2 (-c, -l, -E, -F, each also with -d 31), QEMU 7.2's flattened
+/// kdump-zlib, xz — must give `vmowner page-owner` the same text as the ELF original.
+@Suite struct DumpFormatRealKernelTests {
+    /// makedumpfile's options for each conversion; "F" writes the flattened form to stdout.
+    static let conversions: [(name: String, options: [String], format: String)] = [
+        ("c", ["-c"], "kdump-compressed (zlib)"),
+        ("l", ["-l"], "kdump-compressed (lzo)"),
+        ("E", ["-E"], "ELF"),
+        ("F", ["-F"], "flattened kdump (uncompressed)"),
+    ]
+
+    @Test(arguments: RealKernelTests.versions)
+    func everyFormatGivesTheELFText(version: String) throws {
+        let set = try ConvertedDumps.make(version)
+        let elf = try Tools.vmowner("page-owner", set.vmlinux, set.elf)
+        #expect(elf.status == 0, "\(elf.stderr)")
+        #expect(elf.text.count > 1_000_000)
+        var files: [(path: String, format: String)] = Self.conversions.map { (set.file($0.name), $0.format) }
+        files += [(set.qemu, "flattened kdump (zlib)"),
+                  (set.file("c-blocks.xz"), "kdump-compressed (zlib, xz)"),
+                  (set.file("qemu-one-block.xz"), "flattened kdump (zlib, xz)"),
+                  (set.file("elf-blocks.xz"), "ELF (xz)")]
+        for (path, format) in files {
+            let info = try Tools.vmowner("info", set.vmlinux, path)
+            #expect(info.text.hasPrefix("format:       \(format)\n"), "\(path): \(info.text.prefix(80)) \(info.stderr)")
+            let ours = try Tools.vmowner("page-owner", set.vmlinux, path)
+            #expect(ours.status == 0, "\(path): \(ours.stderr)")
+            #expect(!ours.stderr.contains("could not be read"), "\(path): \(ours.stderr)")
+            #expect(ours.text == elf.text, "\(path): \(firstDifference(ours.text, elf.text) ?? "")")
+        }
+    }
+
+    /// -d 31 drops zero, cache, user and free pages. page_owner's records live in kernel
+    /// memory, so what is printed must be records of the ELF text; where anything the report
+    /// needed was dropped the text shrinks and a warning counts the pages.
+    @Test(arguments: RealKernelTests.versions)
+    func filteredDumpsPrintASubset(version: String) throws {
+        let set = try ConvertedDumps.make(version)
+        let elf = PageOwnerRecords(try Tools.vmowner("page-owner", set.vmlinux, set.elf).text)
+        for conversion in Self.conversions {
+            let path = set.file(conversion.name + "-d31")
+            let dump = try DumpFormat.open(path: path)
+            // The filter really dropped pages, and they fault instead of reading as zeros.
+            var excluded = 0, read = 0
+            var page = [UInt8](repeating: 0, count: 4096)
+            for range in dump.ranges {
+                for address in stride(from: range.start, to: range.end, by: 4096 * 8) {
+                    do { try page.withUnsafeMutableBytes { try dump.read(physical: address, into: $0) }; read += 1 }
+                    catch MemoryFault.excluded { excluded += 1 }
+                }
+            }
+            #expect(excluded > read, "\(path): \(excluded) sampled pages excluded, \(read) read")
+
+            let result = try Tools.vmowner("page-owner", set.vmlinux, path)
+            #expect(result.status == 0, "\(path): \(result.stderr)")
+            let ours = PageOwnerRecords(result.text)
+            #expect(ours.records.count > 10_000)
+            let foreign = ours.records.filter { elf.records[$0.key] != $0.value }
+            #expect(foreign.isEmpty, "\(path): \(foreign.count) records not in the ELF text, e.g. \(foreign.first?.value ?? "")")
+            let warned = Self.unreadableCount(result.stderr)
+            if ours.records.count < elf.records.count {
+                #expect((warned ?? 0) > 0, "\(path): \(elf.records.count - ours.records.count) records missing but no warning: \(result.stderr)")
+            }
+            if let warned { #expect(warned > 0) }
+            print("real \(version) \(conversion.name) -d 31: \(ours.records.count) of \(elf.records.count) records, \(warned ?? 0) unreadable pages warned, \(excluded) of \(excluded + read) sampled pages excluded")
+        }
+    }
+
+    /// The count in "vmowner: warning: N pages or stacks could not be read from ...".
+    static func unreadableCount(_ stderr: String) -> Int? {
+        guard let line = stderr.split(separator: "\n").first(where: { $0.contains("could not be read") }) else { return nil }
+        return line.split(separator: " ").lazy.compactMap { Int($0) }.first
+    }
+}
+
+/// The converted files of one real dump, made once per test process into a temporary folder
+/// that is removed at exit (makedumpfile takes about 2 s per file).
+struct ConvertedDumps: Sendable {
+    let dir: URL
+    let vmlinux: String
+    let elf: String
+    let qemu: String
+    func file(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var made: [String: ConvertedDumps] = [:]
+
+    /// makedumpfile 1.7.2 wants the program headers at offset 64; QEMU 7.2 puts them at 192
+    /// after its section headers. Copy the file and move them, dropping the section headers.
+    static let movePhdrs = """
+    import shutil, struct, sys
+    src, dst = sys.argv[1], sys.argv[2]
+    shutil.copyfile(src, dst)
+    with open(dst, 'r+b') as f:
+        h = f.read(64)
+        phoff = struct.unpack_from('<Q', h, 32)[0]
+        phentsize, phnum = struct.unpack_from('<HH', h, 54)
+        assert phnum < 0xffff, 'PN_XNUM core'
+        f.seek(phoff); ph = f.read(phentsize * phnum)
+        first = min(struct.unpack_from('<Q', ph, i * phentsize + 8)[0] for i in range(phnum))
+        assert 64 + len(ph) <= first, 'no room for the program headers at 64'
+        f.seek(64); f.write(ph)
+        f.seek(32); f.write(struct.pack('<QQ', 64, 0))
+        f.seek(60); f.write(struct.pack('<HH', 0, 0))
+    """
+
+    static func make(_ version: String) throws -> ConvertedDumps {
+        lock.lock()
+        defer { lock.unlock() }
+        if let set = made[version] { return set }
+        // Resolve the cache's symlink once: `make-dump.sh` may point it at a newer dump meanwhile.
+        let source = try RealKernelTests.folder(version).resolvingSymlinksInPath()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vmowner-formats-\(getpid())-\(version)")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        removeAtExit(dir.path)
+        let elf = source.appendingPathComponent("vmcore.elf").path
+        let fixed = dir.appendingPathComponent("vmcore-phdrs-at-64.elf").path
+        try run("/usr/bin/env", ["python3", "-c", movePhdrs, elf, fixed])
+        defer { try? FileManager.default.removeItem(atPath: fixed) }
+        let set = ConvertedDumps(dir: dir, vmlinux: source.appendingPathComponent("vmlinux").path, elf: elf,
+                                 qemu: source.appendingPathComponent("vmcore.kdump-zlib").path)
+        for conversion in DumpFormatRealKernelTests.conversions {
+            for (suffix, extra) in [("", [String]()), ("-d31", ["-d", "31"])] {
+                let out = set.file(conversion.name + suffix)
+                if conversion.options == ["-F"] {
+                    try run("/usr/sbin/makedumpfile", ["-F"] + extra + [fixed], stdout: out)
+                } else {
+                    try run("/usr/sbin/makedumpfile", ["-f"] + conversion.options + extra + [fixed, out])
+                }
+            }
+        }
+        try run("/usr/bin/xz", ["-T1", "-1", "--block-size=1MiB", "-c", set.file("c")], stdout: set.file("c-blocks.xz"))
+        try run("/usr/bin/xz", ["-T1", "-1", "-c", set.qemu], stdout: set.file("qemu-one-block.xz"))
+        try run("/usr/bin/xz", ["-T2", "-0", "--block-size=16MiB", "-c", elf], stdout: set.file("elf-blocks.xz"))
+        made[version] = set
+        return set
+    }
+
+    struct ToolFailed: Error, CustomStringConvertible { let description: String }
+
+    static func run(_ tool: String, _ arguments: [String], stdout: String? = nil) throws {
+        let path = FileManager.default.isExecutableFile(atPath: tool) ? tool : "/usr/bin/" + (tool as NSString).lastPathComponent
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw ToolFailed(description: "\(tool) is not installed (scripts/install-deps.sh installs makedumpfile and xz-utils)")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        if let stdout {
+            FileManager.default.createFile(atPath: stdout, contents: nil)
+            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdout))
+        } else {
+            process.standardOutput = FileHandle.nullDevice
+        }
+        let err = Pipe()
+        process.standardError = err
+        try process.run()
+        let message = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ToolFailed(description: "\(tool) \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(String(decoding: message.suffix(2000), as: UTF8.self))")
+        }
+    }
+
+    private static func removeAtExit(_ path: String) {
+        lock2.lock()
+        defer { lock2.unlock() }
+        if folders.isEmpty { atexit { ConvertedDumps.removeFolders() } }
+        folders.append(path)
+    }
+    private static let lock2 = NSLock()
+    nonisolated(unsafe) private static var folders: [String] = []
+    private static func removeFolders() {
+        for folder in folders { try? FileManager.default.removeItem(atPath: folder) }
+    }
+}
