@@ -175,10 +175,12 @@ public struct PageOwnerText {
 }
 
 /// Output buffers handed from the walker threads to the writer and back, so that their
-/// memory is faulted in once rather than for every piece of the report.
+/// memory is faulted in once rather than for every piece of the report. A buffer that grew
+/// past `keepLimit` (a piece dense with small blocks) is let go, so the pool stays small.
 final class BufferPool: @unchecked Sendable {
     private let lock = NSLock()
     private var free: [[UInt8]] = []
+    private let keepLimit = 4 << 20
 
     func take() -> [UInt8] {
         lock.lock()
@@ -188,11 +190,12 @@ final class BufferPool: @unchecked Sendable {
             return buffer
         }
         var fresh: [UInt8] = []
-        fresh.reserveCapacity(4 << 20)
+        fresh.reserveCapacity(1 << 20)
         return fresh
     }
 
     func give(_ buffer: [UInt8]) {
+        guard buffer.capacity <= keepLimit else { return }
         lock.lock()
         free.append(buffer)
         lock.unlock()

@@ -16,7 +16,11 @@ struct PageWalker {
         scratch = UnsafeMutableRawPointer.allocate(byteCount: 8192, alignment: 16)
     }
 
-    func release() { scratch.deallocate() }
+    mutating func release() {
+        pageCursor.finish()
+        extCursor.finish()
+        scratch.deallocate()
+    }
 
     /// Visits pfns in [start, end). `start` is the scan's first pfn or a chunk boundary.
     /// With `skipBuddy` (what read_page_owner does) free buddy blocks are stepped over whole;
@@ -64,20 +68,29 @@ struct PageWalker {
 }
 
 /// Remembers the last plain, contiguous stretch of the dump it found, so that consecutive
-/// reads of an array cost a compare instead of a translation.
+/// reads of an array cost a compare instead of a translation. The part of a stretch it has
+/// read is released from the resident set when it moves on, so a walk's memory stays bounded.
 struct SpanCursor {
     private var start: UInt64 = 1
     private var end: UInt64 = 0
     private var base: UnsafeRawPointer?
+    private var readUpTo: UInt64 = 0
 
     @inline(__always)
     mutating func pointer(_ memory: KernelMemory, _ va: UInt64, _ count: Int, scratch: UnsafeMutableRawPointer) -> UnsafeRawPointer? {
-        if let base, va >= start, va &+ UInt64(count) <= end { return base + Int(va &- start) }
+        if let base, va >= start, va &+ UInt64(count) <= end {
+            readUpTo = max(readUpTo, va &+ UInt64(count))
+            return base + Int(va &- start)
+        }
         if let span = memory.directSpan(va) {
+            finish()
             start = va
             end = va &+ span.count
             base = span.pointer
-            if span.count >= UInt64(count) { return span.pointer }
+            if span.count >= UInt64(count) {
+                readUpTo = va &+ UInt64(count)
+                return span.pointer
+            }
         }
         do {
             try memory.read(va, into: UnsafeMutableRawBufferPointer(start: scratch, count: count))
@@ -86,12 +99,19 @@ struct SpanCursor {
             return nil
         }
     }
+
+    /// Releases what was read of the current stretch.
+    mutating func finish() {
+        guard let base, readUpTo > start else { return }
+        MappedFile.releaseResidentPages(base, count: Int(readUpTo &- start))
+        readUpTo = 0
+    }
 }
 
 /// Splits the page walk into chunk-aligned ranges and runs them on every core, handing the
 /// results back in pfn order, a batch at a time so memory stays bounded.
 enum ParallelWalk {
-    static let pagesPerJob: UInt64 = 1 << 18
+    static let pagesPerJob: UInt64 = 1 << 14
 
     static func run<T>(context: PageOwnerContext, work: @escaping (ClosedOpenPFNRange) -> T, consume: (T) -> Void) {
         let start = context.minPFN

@@ -21,8 +21,11 @@ public struct PageCensus: Sendable {
             var part = PageCensus()
             var walker = PageWalker(context: context)
             defer { walker.release() }
-            // Tally by raw (pid, comm bytes) first: no String per page.
+            // Tally by raw (pid, comm bytes) first: no String per page. Neighbouring pages
+            // mostly share an owner, so runs are counted before they reach a dictionary.
             var byTask: [TaskKey: Int64] = [:]
+            var handleRun: (handle: UInt32, pages: Int64) = (0, 0)
+            var taskRun: (task: TaskKey?, pages: Int64) = (nil, 0)
             walker.walk(from: range.start, to: range.end, skipBuddy: false) { _, _, ext in
                 guard context.isStamped(ext) else { return }
                 part.pagesStamped += 1
@@ -30,9 +33,21 @@ public struct PageCensus: Sendable {
                 part.pagesAllocated += 1
                 let r = ext + Int(context.ownerOffset)
                 let o = context.owner
-                part.pagesByHandle[UInt32(truncatingIfNeeded: o.handle.unsigned(r)), default: 0] += 1
-                byTask[TaskKey(record: r, layout: o), default: 0] += 1
+                let handle = UInt32(truncatingIfNeeded: o.handle.unsigned(r))
+                if handle != handleRun.handle {
+                    if handleRun.pages > 0 { part.pagesByHandle[handleRun.handle, default: 0] += handleRun.pages }
+                    handleRun = (handle, 0)
+                }
+                handleRun.pages += 1
+                let task = TaskKey(record: r, layout: o)
+                if task != taskRun.task {
+                    if let previous = taskRun.task { byTask[previous, default: 0] += taskRun.pages }
+                    taskRun = (task, 0)
+                }
+                taskRun.pages += 1
             }
+            if handleRun.pages > 0 { part.pagesByHandle[handleRun.handle, default: 0] += handleRun.pages }
+            if let last = taskRun.task { byTask[last, default: 0] += taskRun.pages }
             for (key, pages) in byTask { part.pagesByTask[key.task, default: 0] += pages }
             part.unreadable = walker.unreadable
             return part

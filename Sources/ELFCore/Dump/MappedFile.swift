@@ -47,6 +47,17 @@ public final class MappedFile: @unchecked Sendable {
         madvise(UnsafeMutableRawPointer(mutating: base + Int(start)), Int(length), MADV_SEQUENTIAL | MADV_WILLNEED)
     }
 
+    /// Tells the kernel a walk is done with the mapped pages of a range, so that they leave
+    /// this process's resident set (they stay in the page cache). Keeps the RSS of a walk over a
+    /// tens-of-GB dump bounded; a later read of the range simply maps the pages again.
+    public static func releaseResidentPages(_ start: UnsafeRawPointer, count: Int) {
+        let page = 4096
+        let first = (Int(bitPattern: start) + page - 1) & ~(page - 1)
+        let last = (Int(bitPattern: start) + count) & ~(page - 1)
+        guard last > first, let p = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        madvise(p, last - first, MADV_DONTNEED)
+    }
+
     /// True when `count` bytes starting at `offset` lie inside the file.
     @inline(__always)
     public func contains(offset: UInt64, count: UInt64) -> Bool {
