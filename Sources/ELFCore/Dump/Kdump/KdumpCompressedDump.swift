@@ -63,6 +63,7 @@ public final class KdumpCompressedDump: PhysicalMemory, @unchecked Sendable {
         var qualifiers: [String] = []
         if let method = header.compressionName ?? Self.sampledCompression(header: header, bytes: bytes) { qualifiers.append(method) }
         if header.status & KdumpHeader.incomplete != 0 { qualifiers.append("incomplete") }
+        if header.status & KdumpHeader.excludedVmemmap != 0 { qualifiers.append("vmemmap excluded") }
         if header.split { qualifiers.append("split: pfns \(header.startPFN)-\(header.endPFN)") }
         if let flat = bytes as? FlattenedBytes, flat.truncated { qualifiers.append("truncated") }
         let innerContainers = containers.filter { $0 != "flattened" }
