@@ -1,7 +1,9 @@
 import Foundation
 
-/// What the live kernel would have printed, from the simulator's own model: page_owner (6.12),
-/// show_stacks (6.12), show_handles and show_stacks_handles (6.19 formats), and truth.json.
+/// What the live kernel would have printed, from the simulator's own model: page_owner (the
+/// profile's formats), show_stacks (6.9+ kernels, from stack_list and refcounts), show_handles
+/// and show_stacks_handles (6.19 formats on every profile; counted from the pages before 6.9,
+/// as the reader must), the swap files of 6.19-swap, and truth.json.
 struct ExpectedOutput {
     let sim: Simulator
 
@@ -49,6 +51,7 @@ struct ExpectedOutput {
         if sim.pageOwner {
             try writePageOwner(dir.appendingPathComponent("page_owner.txt"), stackText: stackText)
             try writeStacks(dir, stackText: stackText)
+            if sim.profile.swapPageOwner { try SwapPageOwnerWriter(sim: sim).writeExpected(dir, stackText: stackText) }
         }
         try writeTruth(dir.appendingPathComponent("truth.json"), frames: frames)
     }
@@ -57,6 +60,7 @@ struct ExpectedOutput {
     private func writePageOwner(_ url: URL, stackText: [UInt32: String]) throws {
         let out = try TextFile(url)
         let map = sim.pfnMap!, blocks = sim.workload.blocks, tasks = sim.workload.tasks
+        let p = sim.profile, flagLayout = PageFlagLayout.current
         let present = Set(sim.layout.presentSections)
         let maxPfn = sim.layout.maxPfn
         var pfn: UInt64 = 0
@@ -68,14 +72,14 @@ struct ExpectedOutput {
             guard idx >= 0 else { pfn += 1; continue }
             let b = blocks[Int(idx)]
             guard b.allocated, pfn & ((1 << UInt64(b.order)) - 1) == 0, b.handle != 0 else { pfn += 1; continue }
-            let t = tasks[Int(b.task)]
-            var s = "Page allocated via order \(b.order), mask \(KernelFormat.hexSpecial(UInt64(b.gfp)))(\(KernelFormat.gfp(b.gfp))), pid \(t.pid), tgid \(t.tgid) (\(t.comm)), ts \(b.ts) ns\n"
-            let flags = MachineLayout.zone(ofPfn: pfn) << PageFlag.zonesShift | (pfn == b.pfn ? b.pageFlags : 0)
+            var s = firstLine(b, tasks[Int(b.task)])
+            let pageFlags = pfn == b.pfn ? flagLayout.translate(b.pageFlags, slab: b.isSlab) : 0
+            let flags = MachineLayout.zone(ofPfn: pfn) << PageFlag.zonesShift | pageFlags
             let pbType = sim.pageblockTypes[pfn >> 9] ?? 1
-            s += "PFN 0x\(String(pfn, radix: 16)) type \(KernelFormat.migratetypeNames[GFP.migratetype(b.gfp)]) Block \(pfn >> 9) type \(KernelFormat.migratetypeNames[pbType]) Flags \(KernelFormat.pageFlags(flags))\n"
+            s += "PFN \(p.hexPfn ? "0x" + String(pfn, radix: 16) : String(pfn)) type \(KernelFormat.migratetypeNames[GFP.migratetype(b.gfp)]) Block \(pfn >> 9) type \(KernelFormat.migratetypeNames[pbType]) Flags \(KernelFormat.pageFlags(flags))\n"
             s += stackText[b.handle] ?? ""
             if b.migrateReason >= 0 { s += "Page has been migrated, last migrate reason: \(KernelFormat.migrateReasonNames[Int(b.migrateReason)])\n" }
-            switch b.memcg {
+            switch p.printsMemcg ? b.memcg : .none {
             case .none: break
             case .slabObjExts: s += "Slab cache page\n"
             case .memcg(let i), .objcg(let i):
@@ -91,23 +95,55 @@ struct ExpectedOutput {
         out.close()
     }
 
-    private func writeStacks(_ dir: URL, stackText: [UInt32: String]) throws {
+    /// Line 1 of a record by generation (kernel-facts §1.6), with the swap model's suffix.
+    func firstLine(_ b: OwnerBlock, _ t: SimTask) -> String {
+        let p = sim.profile
+        var s = "Page allocated via order \(b.order), mask \(KernelFormat.hexSpecial(UInt64(b.gfp)))(\(KernelFormat.gfp(b.gfp)))"
+        if p.hasCommTgid {
+            s += ", pid \(t.pid), tgid \(t.tgid) (\(t.comm.prefix(15))), ts \(b.ts) ns"
+        } else if p.hasTimestamps {
+            s += ", pid \(t.pid), ts \(b.ts) ns"
+        }
+        if p.hasFreeTs && !p.hasFreePid { s += ", free_ts \(b.freeTs) ns" }
+        if b.swappedIn { s += " (swapped)" }
+        return s + "\n"
+    }
+
+    /// The stacks with their page counts: the kernel's stack_list (6.9+), newest first, then
+    /// dummy and failure; before 6.9 counted from the pages as the reader's StackCounts.fromPages
+    /// does (every allocated base page adds one to its handle, early_handle and handle 0
+    /// excluded; most pages first, ties by handle ascending).
+    func stackCounts() -> [(handle: UInt32, pages: Int32, listed: Bool)] {
         let w = sim.workload!
         let depot = w.depot
-        var list: [(UInt32, UInt32)] = depot.stackList.map { (depot.records[$0].handle, depot.records[$0].count) }
-        for h in [w.dummyHandle, w.failureHandle] {
-            if let r = depot.record(h) { list.append((h, r.count)) }
+        if sim.profile.hasStackList {
+            var list: [(UInt32, Int32, Bool)] = depot.stackList.map {
+                (depot.records[$0].handle, Int32(bitPattern: depot.records[$0].count &- 1), true)
+            }
+            for h in [w.dummyHandle, w.failureHandle] {
+                if let r = depot.record(h) { list.append((h, Int32(bitPattern: r.count &- 1), true)) }
+            }
+            return list
         }
+        var pages: [UInt32: Int] = [:]
+        for b in w.blocks where b.allocated && b.handle != w.earlyHandle && b.handle != 0 {
+            pages[b.handle, default: 0] += 1 << Int(b.order)
+        }
+        return pages.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { ($0.key, Int32($0.value), true) }
+    }
+
+    private func writeStacks(_ dir: URL, stackText: [UInt32: String]) throws {
         var stacks = "", handles = "", both = ""
-        for (h, count) in list {
-            let pages = Int32(bitPattern: count &- 1)
+        for (h, pages, _) in stackCounts() {
             if pages >= 1 {
                 stacks += (stackText[h] ?? "") + "nr_base_pages: \(pages)\n\n"
                 handles += "handle: \(Int32(bitPattern: h))\nnr_base_pages: \(pages)\n\n"
             }
             both += (stackText[h] ?? "") + "handle: \(Int32(bitPattern: h))\n\n"
         }
-        try stacks.write(to: dir.appendingPathComponent("show_stacks.txt"), atomically: true, encoding: .utf8)
+        if sim.profile.hasStackList {
+            try stacks.write(to: dir.appendingPathComponent("show_stacks.txt"), atomically: true, encoding: .utf8)
+        }
         try handles.write(to: dir.appendingPathComponent("show_handles.txt"), atomically: true, encoding: .utf8)
         try both.write(to: dir.appendingPathComponent("show_stacks_handles.txt"), atomically: true, encoding: .utf8)
     }

@@ -6,11 +6,12 @@
 
 enum KernelDeclarations {
     /// Kernel release string written into init_uts_ns, linux_banner and VMCOREINFO.
-    static let release = "6.12.0-vmsim"
-    static let banner = "Linux version 6.12.0-vmsim (vmsim@build) (gcc (GCC) 12.2.0, GNU ld 2.40) #1 SMP PREEMPT_DYNAMIC Thu Jan  1 00:00:00 UTC 2026\n"
+    static var release: String { KernelProfile.current.release }
+    static var banner: String { KernelProfile.current.banner }
 
-    /// Types only: shared by the kernel image and by the layout probe program.
-    static let types = #"""
+    /// Types only: shared by the kernel image and by the layout probe program. The parts that
+    /// differ between generations come from ProfileDeclarations.swift.
+    static var types: String { #"""
 typedef unsigned char u8;
 typedef unsigned short u16;
 typedef unsigned int u32;
@@ -54,8 +55,9 @@ struct static_key_true { struct static_key key; };
 struct address_space;
 struct page_pool;
 struct dev_pagemap;
+\#(pageFlagsType)
 struct page {
-	unsigned long flags;
+	\#(pageFlagsMember)
 	union {
 		struct {
 			union {
@@ -98,59 +100,9 @@ struct page {
 	unsigned long memcg_data;
 } __attribute__((aligned(2 * sizeof(unsigned long))));
 
-enum pageflags {
-	PG_locked,
-	PG_writeback,
-	PG_referenced,
-	PG_uptodate,
-	PG_dirty,
-	PG_lru,
-	PG_head,
-	PG_waiters,
-	PG_active,
-	PG_workingset,
-	PG_owner_priv_1,
-	PG_owner_2,
-	PG_arch_1,
-	PG_reserved,
-	PG_private,
-	PG_private_2,
-	PG_reclaim,
-	PG_swapbacked,
-	PG_unevictable,
-	PG_mlocked,
-	__NR_PAGEFLAGS,
-	PG_readahead = PG_reclaim,
-	PG_swapcache = PG_owner_priv_1,
-	PG_checked = PG_owner_priv_1,
-	PG_anon_exclusive = PG_owner_2,
-	PG_mappedtodisk = PG_owner_2,
-	PG_fscache = PG_private_2,
-	PG_isolated = PG_reclaim,
-	PG_reported = PG_uptodate,
-	PG_has_hwpoisoned = PG_active,
-	PG_large_rmappable = PG_workingset,
-	PG_partially_mapped = PG_reclaim,
-};
-
-/* Top byte of page->page_type when the page has a type (6.12 scheme). */
-enum pagetype {
-	PGTY_buddy = 0xf0,
-	PGTY_offline = 0xf1,
-	PGTY_table = 0xf2,
-	PGTY_guard = 0xf3,
-	PGTY_hugetlb = 0xf4,
-	PGTY_slab = 0xf5,
-	PGTY_zsmalloc = 0xf6,
-	PGTY_unaccepted = 0xf7,
-	PGTY_mapcount_underflow = 0xff,
-};
-
-enum page_memcg_data_flags {
-	MEMCG_DATA_OBJEXTS = (1UL << 0),
-	MEMCG_DATA_KMEM = (1UL << 1),
-	__NR_MEMCG_DATA_FLAGS = (1UL << 2),
-};
+\#(pageFlagsEnum)
+\#(pageTypeEnum)
+\#(memcgDataEnum)
 
 /* ---- zones and nodes ---- */
 enum zone_type {
@@ -172,12 +124,7 @@ enum migratetype {
 	MIGRATE_TYPES
 };
 
-enum pageblock_bits {
-	PB_migrate,
-	PB_migrate_end = PB_migrate + 3 - 1,
-	PB_migrate_skip,
-	NR_PAGEBLOCK_BITS
-};
+\#(pageblockBitsEnum)
 
 enum zone_stat_item {
 	NR_FREE_PAGES,
@@ -293,65 +240,13 @@ enum page_ext_flags {
 	PAGE_EXT_OWNER_ALLOCATED,
 };
 
-struct page_ext_operations {
-	size_t offset;
-	size_t size;
-	bool (*need)(void);
-	void (*init)(void);
-	bool need_shared_flags;
-};
+\#(pageExtOperations)
 
 #define TASK_COMM_LEN 16
-struct page_owner {
-	unsigned short order;
-	short last_migrate_reason;
-	gfp_t gfp_mask;
-	depot_stack_handle_t handle;
-	depot_stack_handle_t free_handle;
-	u64 ts_nsec;
-	u64 free_ts_nsec;
-	char comm[TASK_COMM_LEN];
-	pid_t pid;
-	pid_t tgid;
-	pid_t free_pid;
-	pid_t free_tgid;
-};
+\#(pageOwnerStruct)
 
 /* ---- stack depot ---- */
-#define DEPOT_POOL_ORDER 2
-#define DEPOT_POOL_SIZE (1UL << (12 + DEPOT_POOL_ORDER))
-#define CONFIG_STACKDEPOT_MAX_FRAMES 64
-#define DEPOT_MAX_POOLS 8192
-
-union handle_parts {
-	depot_stack_handle_t handle;
-	struct {
-		u32 pool_index_plus_1 : 17;
-		u32 offset : 10;
-		u32 extra : 5;
-	};
-};
-
-struct stack_record {
-	struct list_head hash_list;
-	u32 hash;
-	u32 size;
-	union handle_parts handle;
-	refcount_t count;
-	union {
-		unsigned long entries[CONFIG_STACKDEPOT_MAX_FRAMES];
-		struct {
-			struct list_head free_list;
-			unsigned long rcu_state;
-		};
-	};
-};
-
-/* page_owner's list of allocation stacks (mm/page_owner.c). */
-struct stack {
-	struct stack_record *stack_record;
-	struct stack *next;
-};
+\#(stackDepotTypes)
 
 /* ---- flag-name tables ---- */
 struct trace_print_flags {
@@ -593,5 +488,5 @@ struct uts_namespace {
 };
 
 typedef struct { unsigned long pgd; } pgd_t;
-"""#
+"""# }
 }

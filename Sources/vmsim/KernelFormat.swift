@@ -2,7 +2,18 @@
 /// (lib/vsprintf.c semantics) and the name tables they print from (same values as the C
 /// tables in KernelGlobals.swift).
 enum KernelFormat {
-    static let gfpNames: [(UInt64, String)] = {
+    /// gfpflag_names[] of the profile: ≤6.3 has ___GFP_ATOMIC (0x200), part of GFP_ATOMIC.
+    static var gfpNames: [(UInt64, String)] { KernelProfile.current.hasGfpAtomic ? gfpNamesWithAtomic : gfpNames612 }
+
+    static let gfpNamesWithAtomic: [(UInt64, String)] = gfpNames612.flatMap { entry -> [(UInt64, String)] in
+        switch entry.1 {
+        case "GFP_ATOMIC": return [(entry.0 | 0x200, entry.1)]
+        case "__GFP_HIGH": return [entry, (0x200, "__GFP_ATOMIC")]
+        default: return [entry]
+        }
+    }
+
+    static let gfpNames612: [(UInt64, String)] = {
         let g = GFP.self
         return [
             (UInt64(g.transhuge), "GFP_TRANSHUGE"),
@@ -26,13 +37,9 @@ enum KernelFormat {
         ]
     }()
 
-    static let pageFlagNames: [(UInt64, String)] = [
-        (1 << 0, "locked"), (1 << 7, "waiters"), (1 << 2, "referenced"), (1 << 3, "uptodate"), (1 << 4, "dirty"),
-        (1 << 5, "lru"), (1 << 8, "active"), (1 << 9, "workingset"), (1 << 10, "owner_priv_1"), (1 << 11, "owner_2"),
-        (1 << 12, "arch_1"), (1 << 13, "reserved"), (1 << 14, "private"), (1 << 15, "private_2"),
-        (1 << 1, "writeback"), (1 << 6, "head"), (1 << 16, "reclaim"), (1 << 17, "swapbacked"),
-        (1 << 18, "unevictable"), (1 << 19, "mlocked"),
-    ]
+    static let pageFlagNamesOld = PageFlagLayout.old.names
+    static let pageFlagNamesNew = PageFlagLayout.new.names
+    static var pageFlagNames: [(UInt64, String)] { KernelProfile.current.oldPageFlags ? pageFlagNamesOld : pageFlagNamesNew }
 
     static let migratetypeNames = ["Unmovable", "Movable", "Reclaimable", "HighAtomic", "CMA", "Isolate"]
     static let migrateReasonNames = ["compaction", "memory_failure", "memory_hotplug", "syscall_or_cpuset",
@@ -59,16 +66,20 @@ enum KernelFormat {
 
     static func gfp(_ mask: UInt32) -> String { flagNames(UInt64(mask), gfpNames) }
 
-    /// %pGp for this kernel: node (6 bits at 58) and zone (2 bits at 56), no section or
-    /// lastcpupid fields.
+    /// `Flags …` of line 2 for this kernel: node (6 bits at 58) and zone (2 bits at 56), no
+    /// section or lastcpupid fields. ≤5.13 prints `%#lx(` + names only + `)`; 5.14–5.15
+    /// `%#lx(` + names and fields + `)`; 5.16+ `%pGp` = `0x…(` + names and fields + `)`, the
+    /// same text.
     static func pageFlags(_ flags: UInt64) -> String {
-        let main = flags & ((1 << UInt64(PageFlag.count)) - 1)
+        let p = KernelProfile.current
+        let main = flags & ((1 << UInt64(PageFlagLayout.current.count)) - 1)
         var out = hexSpecial(flags) + "("
         var append = false
         if main != 0 {
             out += flagNames(main, pageFlagNames)
             append = true
         }
+        if p.pageFlagsNamesOnly { return out + ")" }
         for (name, shift, mask) in [("node", PageFlag.nodesShift, UInt64(0x3f)), ("zone", PageFlag.zonesShift, UInt64(3))] {
             if append { out += "|" }
             out += "\(name)=\((flags >> shift) & mask)"

@@ -38,7 +38,7 @@ extension KernelDeclarations {
 #define ___GFP_ZEROTAGS       0x800000u
 #define ___GFP_NO_OBJ_EXT     0x1000000u
 #define __GFP_RECLAIM (___GFP_DIRECT_RECLAIM | ___GFP_KSWAPD_RECLAIM)
-#define GFP_ATOMIC (___GFP_HIGH | ___GFP_KSWAPD_RECLAIM)
+\#(gfpAtomicDefines)
 #define GFP_KERNEL (__GFP_RECLAIM | ___GFP_IO | ___GFP_FS)
 #define GFP_KERNEL_ACCOUNT (GFP_KERNEL | ___GFP_ACCOUNT)
 #define GFP_NOWAIT (___GFP_KSWAPD_RECLAIM | ___GFP_NOWARN)
@@ -95,33 +95,11 @@ static unsigned long total_usage __used;
 bool early_page_ext __used;
 
 struct page_ext_operations page_owner_ops = {
-	.size = sizeof(struct page_owner),
-	.need = need_page_owner,
-	.init = init_page_owner,
-	.need_shared_flags = 1,
-};
+\#(pageOwnerOpsInit)};
 
-static struct stack dummy_stack __used;
-static struct stack failure_stack __used;
-static struct stack *stack_list __used;
-struct static_key_false page_owner_inited;
-static depot_stack_handle_t dummy_handle __used;
-static depot_stack_handle_t failure_handle __used;
-static depot_stack_handle_t early_handle __used;
-static unsigned long page_owner_pages_threshold __used;
-
+\#(pageOwnerGlobals)
 /* ---- stack depot ---- */
-static bool stack_depot_disabled __used;
-static struct list_head *stack_table __used;
-static unsigned int stack_bucket_number_order __used;
-static unsigned int stack_hash_mask __used;
-static void *stack_pools[DEPOT_MAX_POOLS] __used;
-static void *new_pool __used;
-static int pools_num __used;
-static size_t pool_offset __used = DEPOT_POOL_SIZE;
-static struct list_head free_stacks __used = { &free_stacks, &free_stacks };
-static long counters[6] __used;
-
+\#(stackDepotGlobals)
 /* ---- modules ---- */
 struct list_head modules = { &modules, &modules };
 
@@ -142,7 +120,7 @@ const struct trace_print_flags gfpflag_names[] = {
 	{ ___GFP_HIGHMEM, "__GFP_HIGHMEM" },
 	{ ___GFP_DMA32, "GFP_DMA32" },
 	{ ___GFP_HIGH, "__GFP_HIGH" },
-	{ ___GFP_IO, "__GFP_IO" },
+\#(gfpAtomicName)	{ ___GFP_IO, "__GFP_IO" },
 	{ ___GFP_FS, "__GFP_FS" },
 	{ ___GFP_NOWARN, "__GFP_NOWARN" },
 	{ ___GFP_RETRY_MAYFAIL, "__GFP_RETRY_MAYFAIL" },
@@ -166,27 +144,7 @@ const struct trace_print_flags gfpflag_names[] = {
 };
 
 const struct trace_print_flags pageflag_names[] = {
-	{ 1UL << PG_locked, "locked" },
-	{ 1UL << PG_waiters, "waiters" },
-	{ 1UL << PG_referenced, "referenced" },
-	{ 1UL << PG_uptodate, "uptodate" },
-	{ 1UL << PG_dirty, "dirty" },
-	{ 1UL << PG_lru, "lru" },
-	{ 1UL << PG_active, "active" },
-	{ 1UL << PG_workingset, "workingset" },
-	{ 1UL << PG_owner_priv_1, "owner_priv_1" },
-	{ 1UL << PG_owner_2, "owner_2" },
-	{ 1UL << PG_arch_1, "arch_1" },
-	{ 1UL << PG_reserved, "reserved" },
-	{ 1UL << PG_private, "private" },
-	{ 1UL << PG_private_2, "private_2" },
-	{ 1UL << PG_writeback, "writeback" },
-	{ 1UL << PG_head, "head" },
-	{ 1UL << PG_reclaim, "reclaim" },
-	{ 1UL << PG_swapbacked, "swapbacked" },
-	{ 1UL << PG_unevictable, "unevictable" },
-	{ 1UL << PG_mlocked, "mlocked" },
-	{ 0, 0 }
+\#(pageFlagNamesTable)	{ 0, 0 }
 };
 
 const char *migrate_reason_names[MR_TYPES] = {

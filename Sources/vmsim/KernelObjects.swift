@@ -1,38 +1,73 @@
 /// Kernel objects outside the big arrays: the stack depot, memory cgroups, the brd module and
 /// the globals of the image.
 extension Simulator {
-    /// Stack records in their pools, the hash table of list_heads, page_owner's stack_list.
+    /// Stack records in their pools, the hash table (static array, pointer array or list_heads
+    /// by generation), the pool globals, page_owner's stack_list (6.9+).
     func writeDepot(stackTable: (va: UInt64, buckets: Int)) {
         let depot = workload.depot
+        let p = profile
         let mask = UInt64(stackTable.buckets - 1)
-        // Buckets hold their records newest first (list_add at the head).
+        // Buckets hold their records newest first (list_add / push at the head).
         var chains: [UInt64: [Int]] = [:]
         for i in depot.records.indices.reversed() { chains[UInt64(depot.records[i].hash) & mask, default: []].append(i) }
-        var table = [UInt8](repeating: 0, count: stackTable.buckets * 16)
-        func put(_ o: Int, _ v: UInt64) { for k in 0..<8 { table[o + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(k))) } }
-        for b in 0..<stackTable.buckets {
-            let head = stackTable.va + UInt64(b) * 16
-            let list = chains[UInt64(b)] ?? []
-            let addrs = list.map { depot.address(of: $0) }
-            put(b * 16, addrs.first ?? head)
-            put(b * 16 + 8, addrs.last ?? head)
-            for (j, i) in list.enumerated() {
-                let r = depot.records[i]
-                let a = addrs[j]
-                var bytes = le(j + 1 < addrs.count ? addrs[j + 1] : head, 8) + le(j > 0 ? addrs[j - 1] : head, 8)
-                bytes += le(UInt64(r.hash), 4) + le(UInt64(r.entries.count), 4) + le(UInt64(r.handle), 4) + le(UInt64(r.count), 4)
-                for e in r.entries { bytes += le(e, 8) }
-                kmem.write(a, bytes)
+        func header(_ r: StackDepotModel.Record) -> [UInt8] {
+            le(UInt64(r.hash), 4) + le(UInt64(r.entries.count), 4) + le(UInt64(r.handle), 4)
+                + (p.recordHasCount ? le(UInt64(r.count), 4) : le(0, 4))
+        }
+        if p.recordLayout == .hashList {
+            var table = [UInt8](repeating: 0, count: stackTable.buckets * 16)
+            func put(_ o: Int, _ v: UInt64) { for k in 0..<8 { table[o + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(k))) } }
+            for b in 0..<stackTable.buckets {
+                let head = stackTable.va + UInt64(b) * 16
+                let list = chains[UInt64(b)] ?? []
+                let addrs = list.map { depot.address(of: $0) }
+                put(b * 16, addrs.first ?? head)
+                put(b * 16 + 8, addrs.last ?? head)
+                for (j, i) in list.enumerated() {
+                    let r = depot.records[i]
+                    var bytes = le(j + 1 < addrs.count ? addrs[j + 1] : head, 8) + le(j > 0 ? addrs[j - 1] : head, 8)
+                    bytes += header(r)
+                    for e in r.entries { bytes += le(e, 8) }
+                    kmem.write(addrs[j], bytes)
+                }
+            }
+            kmem.write(stackTable.va, table)
+        } else {
+            // ≤6.7: buckets are `struct stack_record *` heads of `next` chains.
+            for (b, list) in chains {
+                let addrs = list.map { depot.address(of: $0) }
+                kmem.writeU64(stackTable.va + b * 8, addrs[0])
+                for (j, i) in list.enumerated() {
+                    var bytes = le(j + 1 < addrs.count ? addrs[j + 1] : 0, 8) + header(depot.records[i])
+                    for e in depot.records[i].entries { bytes += le(e, 8) }
+                    kmem.write(addrs[j], bytes)
+                }
             }
         }
-        kmem.write(stackTable.va, table)
-        for (i, va) in depot.poolAddresses.enumerated() { kmem.writeU64(sym("stack_pools") + UInt64(i) * 8, va) }
-        kmem.writeU32(sym("pools_num"), UInt32(depot.poolAddresses.count))
-        kmem.writeU64(sym("pool_offset"), UInt64(depot.poolOffset))
-        kmem.writeU64(sym("stack_table"), stackTable.va)
-        kmem.writeU32(sym("stack_hash_mask"), UInt32(mask))
+        var pools = sym(p.poolArrayName)
+        if p.poolsPointer {
+            // 6.16+: kvcalloc'd array of stack_max_pools pointers.
+            let array = heap.alloc(StackDepotModel.maxPools * 8, align: 64)
+            kmem.writeU64(pools, array)
+            pools = array
+        }
+        for (i, va) in depot.poolAddresses.enumerated() { kmem.writeU64(pools + UInt64(i) * 8, va) }
+        let n = depot.poolAddresses.count
+        kmem.writeU32(sym(p.poolCounterName), UInt32(p.poolCounterIsCount ? n : max(n - 1, 0)))
+        kmem.writeU64(sym(p.poolOffsetName), UInt64(depot.poolOffset))
+        if p.tableKind != .staticArray { kmem.writeU64(sym("stack_table"), stackTable.va) }
+        if p.tableKind == .pointerWithMask || p.tableKind == .listHeads { kmem.writeU32(sym("stack_hash_mask"), UInt32(mask)) }
+        kmem.writeU32(sym("dummy_handle"), workload.dummyHandle)
+        kmem.writeU32(sym("failure_handle"), workload.failureHandle)
+        kmem.writeU32(sym("early_handle"), workload.earlyHandle)
+        if p.hasStackList { writeStackList() }
+        if p.swapPageOwner { try? SwapPageOwnerWriter(sim: self).write() }
+    }
 
-        // stack_list: kmalloc'd nodes newest first, then dummy_stack -> failure_stack -> NULL.
+    /// page_owner's stack_list (6.9+): kmalloc'd nodes newest first, then dummy_stack ->
+    /// failure_stack -> NULL.
+    private func writeStackList() {
+        let depot = workload.depot
         let dummy = sym("dummy_stack"), failure = sym("failure_stack")
         var next = dummy
         for i in depot.stackList.reversed() {
@@ -49,9 +84,6 @@ extension Simulator {
         kmem.writeU64(dummy, recordVA(workload.dummyHandle))
         kmem.writeU64(dummy + 8, failure)
         kmem.writeU64(failure, recordVA(workload.failureHandle))
-        kmem.writeU32(sym("dummy_handle"), workload.dummyHandle)
-        kmem.writeU32(sym("failure_handle"), workload.failureHandle)
-        kmem.writeU32(sym("early_handle"), workload.earlyHandle)
     }
 
     /// kernfs_node -> cgroup -> mem_cgroup (css) <- obj_cgroup, for every simulated cgroup.
@@ -192,7 +224,7 @@ extension Simulator {
             kmem.writeU64(zone + layouts.offset("zone", "present_pages"), present)
         }
 
-        kmem.writeU64(sym("page_ext_size"), pageOwner ? Simulator.pageExtSize : 0)
+        kmem.writeU64(sym("page_ext_size"), pageOwner ? profile.pageExtSize : 0)
         kmem.writeU64(sym("page_owner_ops"), pageOwner ? 8 : 0)
         kmem.writeU32(sym("page_owner_inited"), pageOwner ? 1 : 0)
     }

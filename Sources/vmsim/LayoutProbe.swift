@@ -3,7 +3,8 @@
 struct Layouts {
     private let values: [String: Int]
 
-    static let queries: [(key: String, expr: String)] = {
+    static var queries: [(key: String, expr: String)] {
+        let p = KernelProfile.current
         var q: [(String, String)] = []
         func size(_ t: String, _ key: String? = nil) { q.append(("SIZE(\(key ?? t))", "sizeof(\(t))")) }
         func off(_ t: String, _ f: String, _ key: String) { q.append(("OFFSET(\(key).\(f))", "offsetof(\(t), \(f))")) }
@@ -16,14 +17,18 @@ struct Layouts {
         size("struct mem_section_usage", "mem_section_usage")
         for f in ["subsection_map", "pageblock_flags"] { off("struct mem_section_usage", f, "mem_section_usage") }
         size("struct page_owner", "page_owner")
-        for f in ["order", "last_migrate_reason", "gfp_mask", "handle", "free_handle", "ts_nsec", "free_ts_nsec",
-                  "comm", "pid", "tgid", "free_pid", "free_tgid"] { off("struct page_owner", f, "page_owner") }
+        for f in PageOwnerFields.present(p) { off("struct page_owner", f, "page_owner") }
         size("struct page_ext", "page_ext")
         off("struct page_ext_operations", "offset", "page_ext_operations")
         size("struct stack_record", "stack_record")
-        for f in ["hash_list", "hash", "size", "handle", "count", "entries"] { off("struct stack_record", f, "stack_record") }
-        size("struct stack", "stack")
-        off("struct stack", "stack_record", "stack"); off("struct stack", "next", "stack")
+        let recordFields = p.recordLayout == .hashList ? ["hash_list", "hash", "size", "handle", "count", "entries"]
+                                                       : ["next", "hash", "size", "handle", "entries"]
+        for f in recordFields { off("struct stack_record", f, "stack_record") }
+        if p.hasStackList {
+            size("struct stack", "stack")
+            off("struct stack", "stack_record", "stack"); off("struct stack", "next", "stack")
+        }
+        if p.swapPageOwner { q += SwapPageOwnerDeclarations.layoutQueries }
         size("struct pglist_data", "pglist_data")
         for f in ["node_zones", "nr_zones", "node_start_pfn", "node_present_pages", "node_spanned_pages", "node_id"] {
             off("struct pglist_data", f, "pglist_data")
@@ -61,7 +66,7 @@ struct Layouts {
         q.append(("LENGTH(zone.free_area)", "sizeof(((struct zone *)0)->free_area) / sizeof(struct free_area)"))
         q.append(("LENGTH(free_area.free_list)", "sizeof(((struct free_area *)0)->free_list) / sizeof(struct list_head)"))
         return q
-    }()
+    }
 
     init(values: [String: Int]) { self.values = values }
 
@@ -71,4 +76,18 @@ struct Layouts {
     }
     func size(_ t: String) -> UInt64 { self["SIZE(\(t))"] }
     func offset(_ t: String, _ f: String) -> UInt64 { self["OFFSET(\(t).\(f))"] }
+}
+
+/// The members of struct page_owner a profile declares, in order.
+enum PageOwnerFields {
+    static func present(_ p: KernelProfile) -> [String] {
+        var f = ["order", "last_migrate_reason", "gfp_mask", "handle", "free_handle"]
+        if p.hasTimestamps { f.append("ts_nsec") }
+        if p.hasFreeTs { f.append("free_ts_nsec") }
+        if p.hasCommTgid { f.append("comm") }
+        if p.hasTimestamps { f.append("pid") }
+        if p.hasCommTgid { f.append("tgid") }
+        if p.hasFreePid { f += ["free_pid", "free_tgid"] }
+        return f
+    }
 }

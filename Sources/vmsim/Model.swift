@@ -38,6 +38,8 @@ struct OwnerBlock {
     var memcg: MemcgCharge = .none
     var isSlab: Bool = false
     var compound: Bool = false
+    /// 6.19-swap: the owner was restored from swap_page_owner at swap-in (PAGE_EXT_OWNER_SWAPPED).
+    var swappedIn: Bool = false
 }
 
 enum GFP {

@@ -62,7 +62,11 @@ final class PfnMap {
 
     /// struct page bytes for pfns [first, first + count) into `buf` (count * 64 bytes).
     func fillStructPages(first: UInt64, count: Int, buf: UnsafeMutableRawBufferPointer,
-                         blocks: [OwnerBlock], memcgData: (MemcgCharge) -> UInt64, vmemmapBase: UInt64) {
+                         blocks: [OwnerBlock], memcgData: (MemcgCharge) -> UInt64, vmemmapBase: UInt64,
+                         profile: KernelProfile) {
+        let flagLayout = profile.oldPageFlags ? PageFlagLayout.old : PageFlagLayout.new
+        // PageBuddy: PGTY_buddy in the top byte (6.12+), else PG_buddy (0x80) cleared in -1.
+        let buddyType: UInt32 = profile.pageTypeTopByte ? 0xf000_0000 : 0xffff_ff7f
         let base = buf.baseAddress!
         func put64(_ off: Int, _ v: UInt64) { base.storeBytes(of: v.littleEndian, toByteOffset: off, as: UInt64.self) }
         func put32(_ off: Int, _ v: UInt32) { base.storeBytes(of: v.littleEndian, toByteOffset: off, as: UInt32.self) }
@@ -74,7 +78,7 @@ final class PfnMap {
             var refcount: UInt32 = 0
             let k = kind[Int(pfn)]
             if k & 0x80 != 0 {
-                mapcount = 0xf000_0000          // PGTY_buddy
+                mapcount = buddyType
                 put64(o + 40, UInt64(k & 0x7f)) // private = order
                 let me = vmemmapBase &+ pfn &* 64 &+ 8
                 put64(o + 8, me); put64(o + 16, me)
@@ -86,13 +90,13 @@ final class PfnMap {
             } else if k == Kind.allocated.rawValue {
                 let b = blocks[Int(owner[Int(pfn)])]
                 if pfn == b.pfn {
-                    flags |= b.pageFlags
+                    flags |= flagLayout.translate(b.pageFlags, slab: b.isSlab)
                     refcount = 1
-                    if b.isSlab { mapcount = 0xf500_0000 }  // PGTY_slab
+                    if b.isSlab && profile.pageTypeTopByte { mapcount = 0xf500_0000 }  // PGTY_slab
                     put64(o + 56, memcgData(b.memcg))
                 } else if b.compound {
                     put64(o + 8, (vmemmapBase &+ b.pfn &* 64) | 1) // compound_head
-                    if pfn == b.pfn + 1 { flags |= UInt64(b.order) } // folio order in _flags_1
+                    if pfn == b.pfn + 1 && !profile.oldPageFlags { flags |= UInt64(b.order) } // folio order in _flags_1
                 }
             }
             put64(o, flags)
@@ -101,36 +105,56 @@ final class PfnMap {
         }
     }
 
-    /// page_ext slots (72 bytes: flags + struct page_owner) for pfns [first, first + count).
+    /// page_ext slots (flags + struct page_owner, `slot.size` bytes) for pfns [first, first + count).
     func fillPageExt(first: UInt64, count: Int, buf: UnsafeMutableRawBufferPointer,
-                     blocks: [OwnerBlock], tasks: [SimTask]) {
+                     blocks: [OwnerBlock], tasks: [SimTask], slot: PageExtSlot) {
         let base = buf.baseAddress!
         var comms: [[UInt8]] = tasks.map { Array($0.comm.utf8.prefix(15)) }
         comms.append([])
+        func put<T: FixedWidthInteger>(_ v: T, _ at: Int?, _ o: Int) {
+            if let at { base.storeBytes(of: v.littleEndian, toByteOffset: o + 8 + at, as: T.self) }
+        }
         for i in 0..<count {
             let idx = owner[Int(first + UInt64(i))]
             guard idx >= 0 else { continue }
             let b = blocks[Int(idx)]
-            let o = i * 72
+            let o = i * slot.size
             base.storeBytes(of: UInt64(b.allocated ? 3 : 1).littleEndian, toByteOffset: o, as: UInt64.self)
-            let p = o + 8
-            base.storeBytes(of: UInt16(b.order).littleEndian, toByteOffset: p, as: UInt16.self)
-            base.storeBytes(of: b.migrateReason.littleEndian, toByteOffset: p + 2, as: Int16.self)
-            base.storeBytes(of: b.gfp.littleEndian, toByteOffset: p + 4, as: UInt32.self)
-            base.storeBytes(of: b.handle.littleEndian, toByteOffset: p + 8, as: UInt32.self)
-            base.storeBytes(of: b.freeHandle.littleEndian, toByteOffset: p + 12, as: UInt32.self)
-            base.storeBytes(of: b.ts.littleEndian, toByteOffset: p + 16, as: UInt64.self)
-            base.storeBytes(of: b.freeTs.littleEndian, toByteOffset: p + 24, as: UInt64.self)
-            let comm = comms[Int(b.task)]
-            for (j, c) in comm.enumerated() { base.storeBytes(of: c, toByteOffset: p + 32 + j, as: UInt8.self) }
+            put(UInt16(b.order), slot.order, o)
+            put(b.migrateReason, slot.lastMigrateReason, o)
+            put(b.gfp, slot.gfpMask, o)
+            put(b.handle, slot.handle, o)
+            put(b.freeHandle, slot.freeHandle, o)
+            put(b.ts, slot.ts, o)
+            put(b.freeTs, slot.freeTs, o)
+            if let c = slot.comm {
+                for (j, ch) in comms[Int(b.task)].enumerated() { base.storeBytes(of: ch, toByteOffset: o + 8 + c + j, as: UInt8.self) }
+            }
             let t = tasks[Int(b.task)]
-            base.storeBytes(of: t.pid.littleEndian, toByteOffset: p + 48, as: Int32.self)
-            base.storeBytes(of: t.tgid.littleEndian, toByteOffset: p + 52, as: Int32.self)
+            put(t.pid, slot.pid, o)
+            put(t.tgid, slot.tgid, o)
             if b.freeTask >= 0 {
                 let f = tasks[Int(b.freeTask)]
-                base.storeBytes(of: f.pid.littleEndian, toByteOffset: p + 56, as: Int32.self)
-                base.storeBytes(of: f.tgid.littleEndian, toByteOffset: p + 60, as: Int32.self)
+                put(f.pid, slot.freePid, o)
+                put(f.tgid, slot.freeTgid, o)
             }
         }
+    }
+}
+
+/// Where struct page_owner's members sit for the profile (offsets within page_owner, nil when
+/// the generation has no such member), measured by the layout probe.
+struct PageExtSlot {
+    let size: Int
+    let order, lastMigrateReason, gfpMask, handle, freeHandle: Int?
+    let ts, freeTs, comm, pid, tgid, freePid, freeTgid: Int?
+
+    init(layouts: Layouts, profile: KernelProfile) {
+        let present = Set(PageOwnerFields.present(profile))
+        func at(_ f: String) -> Int? { present.contains(f) ? Int(layouts.offset("page_owner", f)) : nil }
+        size = Int(profile.pageExtSize)
+        order = at("order"); lastMigrateReason = at("last_migrate_reason"); gfpMask = at("gfp_mask")
+        handle = at("handle"); freeHandle = at("free_handle"); ts = at("ts_nsec"); freeTs = at("free_ts_nsec")
+        comm = at("comm"); pid = at("pid"); tgid = at("tgid"); freePid = at("free_pid"); freeTgid = at("free_tgid")
     }
 }

@@ -7,6 +7,8 @@ final class Simulator {
     let memoryBytes: UInt64
     let pageOwner: Bool
     let outDir: URL
+    /// The kernel generation simulated (`--kernel`), fixed before the simulator is made.
+    let profile = KernelProfile.current
 
     var rng: SeededRandom
     var image: ELFImage!
@@ -114,10 +116,9 @@ final class Simulator {
         let expect: [(String, UInt64)] = [
             ("SIZE(page)", 64), ("OFFSET(page.compound_head)", 8), ("OFFSET(page.private)", 40),
             ("OFFSET(page._mapcount)", 48), ("OFFSET(page._refcount)", 52), ("OFFSET(page.memcg_data)", 56),
-            ("SIZE(page_owner)", 64), ("OFFSET(page_owner.handle)", 8), ("OFFSET(page_owner.ts_nsec)", 16),
-            ("OFFSET(page_owner.comm)", 32), ("OFFSET(page_owner.free_tgid)", 60), ("SIZE(mem_section)", 32),
-            ("SIZE(stack_record)", 544), ("OFFSET(stack_record.entries)", 32),
-        ]
+            ("SIZE(page_owner)", UInt64(profile.pageOwnerSize)), ("OFFSET(page_owner.handle)", 8),
+            ("SIZE(mem_section)", 32),
+        ] + ProfileLayoutChecks.expected(profile)
         for (k, v) in expect where layouts[k] != v {
             throw ImageBuilder.BuildError(description: "layout \(k) is \(layouts[k]), generators assume \(v)")
         }

@@ -1,5 +1,5 @@
-/// The stack depot of 6.12: records in 16 KiB pools, handles (pool_index_plus_1:17,
-/// offset:10, extra:5), a hash table of list_heads, and the refcounts page_owner keeps.
+/// The stack depot: records in 16 KiB pools, handles and record sizes as the profile lays
+/// them out (KernelProfile), and the refcounts page_owner keeps (6.9+).
 final class StackDepotModel {
     static let poolSize = 16384
     static let saturated: UInt32 = 0xc000_0000
@@ -11,8 +11,9 @@ final class StackDepotModel {
         let handle: UInt32
         let pool: Int
         let offset: Int
-        var count: UInt32 = StackDepotModel.saturated
+        var count: UInt32
     }
+    let profile = KernelProfile.current
 
     private(set) var records: [Record] = []
     private var byEntries: [[UInt64]: Int] = [:]
@@ -27,17 +28,18 @@ final class StackDepotModel {
 
     func save(_ entries: [UInt64]) -> UInt32 {
         if let i = byEntries[entries] { return records[i].handle }
-        let size = (32 + 8 * entries.count + 15) & ~15
+        let size = profile.recordBytes(frames: entries.count)
         if poolOffset + size > StackDepotModel.poolSize {
             precondition(poolAddresses.count < StackDepotModel.maxPools, "stack depot full")
             poolAddresses.append(allocatePool())
             poolOffset = 0
         }
         let pool = poolAddresses.count - 1
-        let handle = UInt32(pool + 1) | UInt32(poolOffset >> 4) << 17
+        let handle = profile.handle(pool: pool, offset: poolOffset)
         var h: UInt64 = 0x9747_b28c
         for e in entries { h = (h ^ e) &* 0x100_0000_01b3; h ^= h >> 29 }
-        let rec = Record(entries: entries, hash: UInt32(truncatingIfNeeded: h), handle: handle, pool: pool, offset: poolOffset)
+        let rec = Record(entries: entries, hash: UInt32(truncatingIfNeeded: h), handle: handle, pool: pool, offset: poolOffset,
+                         count: profile.hasStackList ? StackDepotModel.saturated : 1)
         poolOffset += size
         records.append(rec)
         byEntries[entries] = records.count - 1
@@ -49,7 +51,7 @@ final class StackDepotModel {
 
     /// page_owner's inc_stack_record_count: first use moves SATURATED to 1 and lists the stack.
     func incrementAllocation(_ handle: UInt32, pages: Int) {
-        guard let i = byHandle[handle] else { return }
+        guard profile.hasStackList, let i = byHandle[handle] else { return }
         if records[i].count == StackDepotModel.saturated {
             records[i].count = 1
             stackList.insert(i, at: 0)
@@ -58,13 +60,13 @@ final class StackDepotModel {
     }
 
     func decrement(_ handle: UInt32, pages: Int) {
-        guard let i = byHandle[handle] else { return }
+        guard profile.hasStackList, let i = byHandle[handle] else { return }
         records[i].count &-= UInt32(pages)
     }
 
     /// init_page_owner sets the dummy and failure records to 1.
     func setCount(_ handle: UInt32, _ value: UInt32) {
-        guard let i = byHandle[handle] else { return }
+        guard profile.hasStackList, let i = byHandle[handle] else { return }
         records[i].count = value
     }
 

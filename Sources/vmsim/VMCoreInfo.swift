@@ -8,15 +8,15 @@ extension Simulator {
         func hex(_ v: UInt64) -> String { String(v, radix: 16) }
         func symbol(_ n: String) { line("SYMBOL(\(n))=\(hex(sym(n)))") }
         line("OSRELEASE=\(KernelDeclarations.release)")
-        line("BUILD-ID=\(buildID())")
+        if profile.version >= 510 { line("BUILD-ID=\(buildID())") }
         line("PAGESIZE=4096")
         symbol("init_uts_ns")
         line("OFFSET(uts_namespace.name)=\(L.offset("uts_namespace", "name"))")
         symbol("node_online_map")
         line("SYMBOL(swapper_pg_dir)=\(hex(sym("init_top_pgt")))")
         symbol("_stext")
-        line("NUMBER(VMALLOC_START)=0x\(hex(layout.vmallocBase))")
-        line("SYMBOL(vmemmap)=\(hex(layout.vmemmapBase))")
+        if profile.version >= 612 { line("NUMBER(VMALLOC_START)=0x\(hex(layout.vmallocBase))") }
+        if profile.version >= 608 { line("SYMBOL(vmemmap)=\(hex(layout.vmemmapBase))") }
         line("SYMBOL(mem_section)=\(hex(kmemRead(sym("mem_section"))))")
         line("LENGTH(mem_section)=4096")
         line("SIZE(mem_section)=\(L.size("mem_section"))")
@@ -37,17 +37,27 @@ extension Simulator {
         line("LENGTH(zone.free_area)=\(L["LENGTH(zone.free_area)"])")
         line("LENGTH(free_area.free_list)=\(L["LENGTH(free_area.free_list)"])")
         line("NUMBER(NR_FREE_PAGES)=0")
-        line("NUMBER(PG_lru)=5")
-        line("NUMBER(PG_private)=14")
-        line("NUMBER(PG_swapcache)=10")
-        line("NUMBER(PG_swapbacked)=17")
-        line("NUMBER(PAGE_SLAB_MAPCOUNT_VALUE)=\(Int32(bitPattern: 0xf500_0000))")
-        line("NUMBER(PG_head_mask)=64")
-        line("NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=\(Int32(bitPattern: 0xf000_0000))")
-        line("NUMBER(PAGE_HUGETLB_MAPCOUNT_VALUE)=\(Int32(bitPattern: 0xf400_0000))")
-        line("NUMBER(PAGE_OFFLINE_MAPCOUNT_VALUE)=\(Int32(bitPattern: 0xf100_0000))")
-        for k in ["kallsyms_names", "kallsyms_num_syms", "kallsyms_token_table", "kallsyms_token_index",
-                  "kallsyms_offsets", "kallsyms_relative_base"] { symbol(k) }
+        let flagBits = profile.oldPageFlags ? PageFlagLayout.old : PageFlagLayout.new
+        for f in ["lru", "private", "swapcache", "swapbacked"] {
+            line("NUMBER(PG_\(f))=\(flagBits.bit(f == "swapcache" ? "owner_priv_1" : f)!)")
+        }
+        if profile.pageTypeTopByte {
+            line("NUMBER(PAGE_SLAB_MAPCOUNT_VALUE)=\(Int32(bitPattern: 0xf500_0000))")
+            line("NUMBER(PG_head_mask)=\(1 << flagBits.bit("head")!)")
+            line("NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=\(Int32(bitPattern: 0xf000_0000))")
+            line("NUMBER(PAGE_HUGETLB_MAPCOUNT_VALUE)=\(Int32(bitPattern: 0xf400_0000))")
+            line("NUMBER(PAGE_OFFLINE_MAPCOUNT_VALUE)=\(Int32(bitPattern: 0xf100_0000))")
+        } else {
+            // ≤6.10: PG_buddy/PG_offline are bits cleared in a -1 page_type; slab is a page flag.
+            if let slab = flagBits.bit("slab") { line("NUMBER(PG_slab)=\(slab)") }
+            line("NUMBER(PG_head_mask)=\(1 << flagBits.bit("head")!)")
+            line("NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=\(~0x80)")
+            line("NUMBER(PAGE_OFFLINE_MAPCOUNT_VALUE)=\(~0x100)")
+        }
+        if profile.version >= 601 {
+            for k in ["kallsyms_names", "kallsyms_num_syms", "kallsyms_token_table", "kallsyms_token_index",
+                      "kallsyms_offsets", "kallsyms_relative_base"] { symbol(k) }
+        }
         line("NUMBER(phys_base)=\(Int64(bitPattern: layout.physBase))")
         symbol("init_top_pgt")
         line("NUMBER(pgtable_l5_enabled)=0")

@@ -17,6 +17,9 @@ struct VMSim: ParsableCommand {
     @Option(help: "Output directory (vmlinux, vmcore, expected/).")
     var out: String?
 
+    @Option(help: "Kernel generation: \(KernelProfile.names.joined(separator: ", ")).")
+    var kernel: String = "6.12"
+
     @Flag(help: "Boot without page_owner=on (no page_ext, page_owner_inited off).")
     var noPageOwner = false
 
@@ -24,6 +27,9 @@ struct VMSim: ParsableCommand {
     var printCTypes = false
 
     func validate() throws {
+        guard KernelProfile(kernel) != nil else {
+            throw ValidationError("--kernel: '\(kernel)' is not one of \(KernelProfile.names.joined(separator: ", "))")
+        }
         if printCTypes { return }
         guard out != nil else { throw ValidationError("--out DIR is required") }
         guard let bytes = VMSim.parseSize(memory) else { throw ValidationError("--memory: cannot parse '\(memory)'") }
@@ -41,6 +47,7 @@ struct VMSim: ParsableCommand {
     }
 
     func run() throws {
+        KernelProfile.current = KernelProfile(kernel) ?? KernelProfile.current
         if printCTypes {
             // The type declarations the vmlinux DWARF comes from (tests compile them).
             print(KernelDeclarations.types)
