@@ -48,3 +48,22 @@ import Testing
         #expect(printed.count < all.count)
     }
 }
+
+/// A vmlinux kept as .xz (as distributions ship debug kernels) reads like the plain one.
+@Suite struct CompressedVMLinuxTests {
+    @Test func xzVMLinux() throws {
+        let dir = try SimulatedDumps.dump(seed: 1, memory: "64M")
+        let packed = SimulatedDumps.root.appendingPathComponent("vmlinux-\(UUID().uuidString).xz").path
+        let xz = Process()
+        xz.executableURL = URL(fileURLWithPath: "/bin/sh")
+        xz.arguments = ["-c", "xz -T1 -c '\(dir.file("vmlinux"))' > '\(packed)'"]
+        try xz.run()
+        xz.waitUntilExit()
+        try #require(xz.terminationStatus == 0)
+        let result = try Tools.vmowner("page-owner", packed, dir.file("vmcore"))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("decompressing"))
+        let expected = try String(contentsOfFile: dir.file("expected/page_owner.txt"), encoding: .utf8)
+        #expect(result.text == expected)
+    }
+}

@@ -23,7 +23,7 @@ public final class KernelDump: @unchecked Sendable {
         if let pageSize = info.pageSize, pageSize != 4096 {
             throw InputError(file: vmcorePath, reason: "page size \(pageSize) is not supported (x86_64 uses 4096)")
         }
-        let vmlinux = try VMLinux(path: vmlinuxPath)
+        let vmlinux = try Self.openVMLinux(vmlinuxPath)
         try Self.checkRelease(vmlinux: vmlinux, dumpRelease: release, vmcorePath: vmcorePath)
 
         let offset = info.kernelOffset ?? 0
@@ -75,6 +75,16 @@ public final class KernelDump: @unchecked Sendable {
             throw InputError(file: vmlinux.path, reason: "symbol \(symbol) not found")
         }
         return a
+    }
+
+    /// The vmlinux, decompressed first when it is an .xz; errors name the file the user gave.
+    static func openVMLinux(_ path: String) throws -> VMLinux {
+        let plain = try CompressedInput.plainPath(for: path, note: DumpFormat.noteToStandardError)
+        do {
+            return try VMLinux(path: plain)
+        } catch let error as InputError where plain != path {
+            throw InputError(file: path, reason: error.reason)
+        }
     }
 
     /// The release in vmlinux's linux_banner ("Linux version 6.12.0 (...)") must be the dump's.
