@@ -54,6 +54,10 @@ public final class FlattenedBytes: DumpBytes, @unchecked Sendable {
         truncated = !ended
         pieces = Self.resolveOverlaps(records)
         size = pieces.map { $0.logical + $0.length }.max() ?? 0
+        // Indexing touched a page of every record; let them go from the resident set.
+        if let mapped = base as? MappedBytes, let start = mapped.file.pointer(at: 0, count: mapped.file.size) {
+            MappedFile.releaseResidentPages(start, count: Int(mapped.file.size))
+        }
     }
 
     /// Later records overwrite earlier ones, as writing them to a file would. Records rarely
