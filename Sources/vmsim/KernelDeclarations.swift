@@ -238,7 +238,7 @@ struct page_ext { unsigned long flags; };
 enum page_ext_flags {
 	PAGE_EXT_OWNER,
 	PAGE_EXT_OWNER_ALLOCATED,
-};
+\#(KernelProfile.current.swapPageOwner ? "\tPAGE_EXT_OWNER_SWAPPED,\n" : "")};
 
 \#(pageExtOperations)
 

@@ -119,7 +119,7 @@ final class PfnMap {
             guard idx >= 0 else { continue }
             let b = blocks[Int(idx)]
             let o = i * slot.size
-            base.storeBytes(of: UInt64(b.allocated ? 3 : 1).littleEndian, toByteOffset: o, as: UInt64.self)
+            base.storeBytes(of: (UInt64(b.allocated ? 3 : 1) | (b.swappedIn ? 4 : 0)).littleEndian, toByteOffset: o, as: UInt64.self)
             put(UInt16(b.order), slot.order, o)
             put(b.migrateReason, slot.lastMigrateReason, o)
             put(b.gfp, slot.gfpMask, o)

@@ -14,6 +14,8 @@ final class Workload {
     private(set) var now: UInt64 = 0
     /// Pages vmalloc'd by modprobe for the module's memory.
     private(set) var moduleBlocks: [Int] = []
+    /// 6.19-swap: what went to swap and came back (SwapPageOwner.swift).
+    private(set) var swap: SwapPageOwnerModel?
 
     private let allocator: PageAllocator
     private let symbols: SymbolResolver
@@ -107,6 +109,14 @@ final class Workload {
     // MARK: the scenario
 
     func run() {
+        runScenario()
+        if KernelProfile.current.swapPageOwner {
+            let stackOf: ([String], String) -> UInt32 = { [unowned self] in self.stack($0, leaf: $1) }
+            swap = SwapPageOwnerModel(blocks: &blocks, tasks: tasks, depot: depot, now: now, stack: stackOf)
+        }
+    }
+
+    private func runScenario() {
         let swapper = addTask(0, 0, "swapper")
         let root = addCgroup("", parent: nil)
         let systemSlice = addCgroup("system.slice", parent: root)
