@@ -60,7 +60,7 @@ struct InfoDocument: Codable {
         let depot = page_owner_enabled ? try? StackDepot(dump: dump) : nil
         stack_depot_pools = depot?.poolCount
         stack_depot_records = depot.flatMap { try? DepotTable.enumerate(dump: dump, depot: $0).count }
-        symbols = Kallsyms.Location(dump.info) != nil ? "kallsyms from the dump" : "vmlinux symbol table (fallback)"
+        symbols = Kallsyms.Location(dump) != nil ? "kallsyms from the dump" : "vmlinux symbol table (fallback)"
     }
 
     var text: String {

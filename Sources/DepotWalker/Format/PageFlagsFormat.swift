@@ -43,7 +43,10 @@ public struct PageFlagsFormat: Sendable {
         let nodesOff = sectionsOff - nodesWidth
         let zonesOff = nodesOff - zonesWidth
         let lastCpupidOff = zonesOff - lastCpupidWidth
-        fields = [
+        // The section/node/zone fields are printed from 5.14, where vsprintf gained its field
+        // table `pff`; struct page_owner gained free_ts_nsec at 5.13, the closest layout sign.
+        let printsFields = types.hasVariable("pff") || (try? types.structType("page_owner", near: "page_owner_ops"))?.memberIfPresent("free_ts_nsec") != nil
+        fields = !printsFields ? [] : [
             FieldSpec(name: "section", shift: sectionsOff, width: sectionsWidth, hex: false),
             FieldSpec(name: "node", shift: nodesOff, width: nodesWidth, hex: false),
             FieldSpec(name: "zone", shift: zonesOff, width: zonesWidth, hex: false),

@@ -20,6 +20,9 @@ public final class PageOwnerContext: @unchecked Sendable {
     public let maxBuddyOrder: UInt64
     public let pageblockOrder: UInt64
     let pageblockBits: UInt64
+    /// 6.16+: a separate PB_migrate_isolate bit forces MIGRATE_ISOLATE.
+    let isolateBit: UInt64?
+    let isolateType: Int?
     let buddy: BuddyTest
     public let names: FlagNames
     let pageFlags: PageFlagsFormat
@@ -67,7 +70,19 @@ public final class PageOwnerContext: @unchecked Sendable {
         maxBuddyOrder = orders - 1
         maxOrderPages = 1 << maxBuddyOrder
         pageblockOrder = try Self.pageblockOrder(dump: dump, maxOrder: maxBuddyOrder)
-        pageblockBits = UInt64(types.enumerator("NR_PAGEBLOCK_BITS") ?? 4)
+        // NR_PAGEBLOCK_BITS is an enumerator up to 6.15; from 6.16 it is __NR_PAGEBLOCK_BITS
+        // rounded up to a power of two, with an isolate bit beside the migratetype bits.
+        if let bits = types.enumerator("NR_PAGEBLOCK_BITS") {
+            pageblockBits = UInt64(bits)
+        } else if let count = types.enumerator("__NR_PAGEBLOCK_BITS"), count > 0, count <= 64 {
+            var bits: UInt64 = 1
+            while bits < UInt64(count) { bits <<= 1 }
+            pageblockBits = bits
+        } else {
+            pageblockBits = 4
+        }
+        isolateBit = types.enumerator("PB_migrate_isolate").map { UInt64($0) }
+        isolateType = types.enumerator("MIGRATE_ISOLATE").map { Int($0) }
         sections = try SectionMap(dump: dump, maxPFN: maxPFN)
         buddy = BuddyTest(dump: dump)
         names = try FlagNames(dump: dump)
@@ -105,7 +120,9 @@ public final class PageOwnerContext: @unchecked Sendable {
         guard let s = sections.section(of: pfn), s.usage != 0, let flagsAt = sections.pageblockFlagsOffset else { return nil }
         let bit = ((pfn & (sections.pagesPerSection - 1)) >> pageblockOrder) &* pageblockBits
         guard let word = try? dump.memory.u64(s.usage &+ UInt64(flagsAt) &+ (bit / 64) &* 8) else { return nil }
-        return Int((word >> (bit % 64)) & 7)
+        let bits = word >> (bit % 64)
+        if let isolateBit, let isolateType, isolateBit < 64, (bits >> isolateBit) & 1 != 0 { return isolateType }
+        return Int(bits & 7)
     }
 }
 

@@ -17,6 +17,8 @@ public struct PageOwnerText {
     let context: PageOwnerContext
     let firstLine: FirstLine
     let hexPFN: Bool
+    /// memcg lines came in 5.19; comm/tgid in struct page_owner (5.18) is the closest sign.
+    let printsMemcg: Bool
     let stacks: StackText
 
     public init(context: PageOwnerContext) {
@@ -27,8 +29,10 @@ public struct PageOwnerText {
         else if o.freeTsNsec != nil { firstLine = .pidTsFreeTs }
         else if o.tsNsec != nil { firstLine = .pidTs }
         else { firstLine = .orderMaskOnly }
-        // PFN in hex from 6.5; the 6.7 layout change is the first one the DWARF shows.
-        hexPFN = o.freePid != nil
+        // PFN in hex from 6.5: struct page_owner shows 6.7 (free_pid); 6.5 and 6.6 are told by
+        // struct ptdesc, which came in 6.5.
+        hexPFN = o.freePid != nil || (o.comm != nil && (try? context.dump.vmlinux.types.structType("ptdesc")) != nil)
+        printsMemcg = o.comm != nil
         stacks = StackText(context: context)
     }
 
@@ -157,7 +161,7 @@ public struct PageOwnerText {
             if reason >= 0, reason < Int64(reasons.count) { out.append(contentsOf: reasons[Int(reason)].utf8) }
             out.append(UInt8(ascii: "\n"))
         }
-        if let memcg = c.memcg, let field = c.page.memcgData {
+        if printsMemcg, let memcg = c.memcg, let field = c.page.memcgData {
             let data = field.unsigned(page)
             if data != 0 {
                 if let text = cache.memcg[data] {

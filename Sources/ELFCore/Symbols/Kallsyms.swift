@@ -28,13 +28,16 @@ public struct Kallsyms: Sendable {
             self.addresses = addresses
         }
 
-        public init?(_ info: VMCoreInfo) {
-            guard let n = info.symbol("kallsyms_num_syms"), let names = info.symbol("kallsyms_names"),
-                  let table = info.symbol("kallsyms_token_table"), let index = info.symbol("kallsyms_token_index")
+        /// From VMCOREINFO (6.0+) or, for older kernels, the vmlinux symbol table: the tables
+        /// are ordinary symbols of the image there.
+        public init?(_ dump: KernelDump) {
+            let address = dump.address(of:)
+            guard let n = address("kallsyms_num_syms"), let names = address("kallsyms_names"),
+                  let table = address("kallsyms_token_table"), let index = address("kallsyms_token_index")
             else { return nil }
             self.init(numSyms: n, names: names, tokenTable: table, tokenIndex: index,
-                      offsets: info.symbol("kallsyms_offsets"), relativeBase: info.symbol("kallsyms_relative_base"),
-                      addresses: info.symbol("kallsyms_addresses"))
+                      offsets: address("kallsyms_offsets"), relativeBase: address("kallsyms_relative_base"),
+                      addresses: address("kallsyms_addresses"))
             guard addresses != nil || (offsets != nil && relativeBase != nil) else { return nil }
         }
     }

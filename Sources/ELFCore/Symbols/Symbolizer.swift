@@ -22,10 +22,10 @@ public final class Symbolizer: @unchecked Sendable {
         fallback = symbols
         var table: Kallsyms?
         var reason: String?
-        if let location = Kallsyms.Location(dump.info) {
+        if let location = Kallsyms.Location(dump) {
             do { table = try Kallsyms(memory: dump.memory, at: location) } catch { reason = "kallsyms in the dump unreadable (\(error))" }
         } else {
-            reason = "VMCOREINFO does not locate kallsyms"
+            reason = "neither VMCOREINFO nor the vmlinux locates kallsyms"
         }
         kallsyms = table
         usingFallback = table == nil
