@@ -125,6 +125,7 @@ enum migratetype {
 };
 
 \#(pageblockBitsEnum)
+\#(pageTableDescriptor)
 
 enum zone_stat_item {
 	NR_FREE_PAGES,

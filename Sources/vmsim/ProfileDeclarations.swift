@@ -57,6 +57,24 @@ extension KernelDeclarations {
         """
     }
 
+    /// struct ptdesc, the page-table descriptor that 6.5 split out of struct page (the kernel's
+    /// x86 page-table code uses it from then on, so its DWARF has the type).
+    static var pageTableDescriptor: String {
+        guard P.version >= 605 else { return "" }
+        return """
+        struct ptdesc {
+        	unsigned long __page_flags;
+        	unsigned long pt_list[2];
+        	unsigned long __page_mapping;
+        	unsigned long pt_index;
+        	unsigned long pt_mm;
+        	unsigned int __page_type;
+        	unsigned int __page_refcount;
+        	unsigned long pt_memcg_data;
+        };
+        """
+    }
+
     static var pageblockBitsEnum: String {
         if P.pageblockBits == 8 {
             return """
