@@ -25,6 +25,9 @@ struct Stacks: ParsableCommand {
     @Flag(name: .customLong("from-pages"), help: "Count the pages of each stack from the pages themselves, on any kernel.")
     var fromPages = false
 
+    @Flag(help: "Count pages that are out in swap under their allocation stacks (swap_page_owner kernels).")
+    var swap = false
+
     @Option(help: "Output format: text, json or csv.")
     var format: OutputFormat = .text
 
@@ -42,7 +45,8 @@ struct Stacks: ParsableCommand {
                 if census.unreadable > 0 { Diagnostics.warn("\(census.unreadable) pages could not be read from \(files.vmcore); counts are partial") }
                 stacks = StackCounts.fromPages(census, context: context)
             }
-            let list = stacks ?? []
+            var list = stacks ?? []
+            if swap { list = SwapOwners.adding(try SwapOwners.read(dump: context.dump), to: list) }
             let limit = threshold ?? StackCounts.threshold(context)
             let parts: StackReport.Parts = handles ? .showHandles : withHandles ? .showStacksHandles : .showStacks
             switch format {

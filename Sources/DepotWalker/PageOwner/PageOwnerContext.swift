@@ -12,6 +12,8 @@ public final class PageOwnerContext: @unchecked Sendable {
     public let ownerOffset: UInt64
     let ownerFlag: UInt64
     let allocatedFlag: UInt64
+    /// PAGE_EXT_OWNER_SWAPPED (swap_page_owner RFC): the record was restored at swap-in.
+    let swappedFlag: UInt64?
     /// The pfn range `/sys/kernel/debug/page_owner` scans: [min_low_pfn, max_pfn).
     public let minPFN: UInt64
     public let maxPFN: UInt64
@@ -58,6 +60,7 @@ public final class PageOwnerContext: @unchecked Sendable {
         }
         ownerFlag = UInt64(1) << UInt64(types.enumerator("PAGE_EXT_OWNER", near: "page_owner_ops") ?? 0)
         allocatedFlag = UInt64(1) << UInt64(types.enumerator("PAGE_EXT_OWNER_ALLOCATED", near: "page_owner_ops") ?? 1)
+        swappedFlag = types.enumerator("PAGE_EXT_OWNER_SWAPPED", near: "page_owner_ops").map { UInt64(1) << UInt64($0 & 63) }
 
         minPFN = try memory.u64(try dump.requireAddress(of: "min_low_pfn"))
         maxPFN = try memory.u64(try dump.requireAddress(of: "max_pfn"))

@@ -115,6 +115,9 @@ public struct PageOwnerText {
             out.appendDecimal(o.freeTsNsec.map { $0.unsigned(r) } ?? 0)
             out.append(" ns")
         }
+        if let swapped = c.swappedFlag, (r - Int(c.ownerOffset)).loadUnaligned(as: UInt64.self) & swapped != 0 {
+            out.append(" (swapped)")
+        }
         out.append(UInt8(ascii: "\n"))
 
         // Grouping by mobility: the allocation's migratetype and its pageblock's.
