@@ -33,7 +33,7 @@ let package = Package(
         // The command-line tool.
         .executableTarget(name: "vmowner", dependencies: ["ELFCore", "DepotWalker", argumentParser]),
         // The dump simulator. It must never import the reader's modules.
-        .executableTarget(name: "vmsim", dependencies: [argumentParser]),
+        .executableTarget(name: "vmsim", dependencies: [argumentParser, "CCompression"]),
 
         .testTarget(name: "ELFCoreTests", dependencies: ["ELFCore", "CCompression"], exclude: ["Fixtures"]),
         .testTarget(name: "VMSimTests", dependencies: []),

@@ -30,6 +30,9 @@ final class Simulator {
     var untrackedRanges: [(UInt64, UInt64)] = []
     var crashTime: UInt64 = 0
     var pageblockTypes: [UInt64: Int] = [:]
+    /// How the vmcore is written (--format, --exclude).
+    var format: VMCoreFormat = .elf
+    var exclude = false
 
     init(seed: UInt64, memoryBytes: UInt64, pageOwner: Bool, outDir: URL) {
         self.seed = seed
@@ -107,7 +110,7 @@ final class Simulator {
         pageTables.write(to: phys)
 
         // 5. Files.
-        try VMCoreWriter(sim: self).write(to: outDir.appendingPathComponent("vmcore"))
+        try format.write(sim: self, to: outDir.appendingPathComponent("vmcore"), exclude: exclude)
         try ExpectedOutput(sim: self).write(to: outDir.appendingPathComponent("expected"))
     }
 

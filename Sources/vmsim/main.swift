@@ -20,6 +20,12 @@ struct VMSim: ParsableCommand {
     @Option(help: "Kernel generation: \(KernelProfile.names.joined(separator: ", ")).")
     var kernel: String = "6.12"
 
+    @Option(help: "vmcore format: \(VMCoreFormat.allCases.map(\.rawValue).joined(separator: "|")) (flat is the flattened form of kdump-zlib).")
+    var format: VMCoreFormat = .elf
+
+    @Flag(help: "Filter like makedumpfile -d 31: leave out free, user and page-cache pages (and zero pages in ELF).")
+    var exclude = false
+
     @Flag(help: "Boot without page_owner=on (no page_ext, page_owner_inited off).")
     var noPageOwner = false
 
@@ -56,6 +62,8 @@ struct VMSim: ParsableCommand {
         guard let out else { return }
         let sim = Simulator(seed: seed, memoryBytes: VMSim.parseSize(memory)!, pageOwner: !noPageOwner,
                             outDir: URL(fileURLWithPath: out))
+        sim.format = format
+        sim.exclude = exclude
         try sim.run()
     }
 }
