@@ -17,8 +17,8 @@ struct PageWalker {
     }
 
     mutating func release() {
-        pageCursor.finish()
-        extCursor.finish()
+        pageCursor.close()
+        extCursor.close()
         scratch.deallocate()
     }
 
@@ -67,14 +67,19 @@ struct PageWalker {
     }
 }
 
-/// Remembers the last plain, contiguous stretch of the dump it found, so that consecutive
-/// reads of an array cost a compare instead of a translation. The part of a stretch it has
-/// read is released from the resident set when it moves on, so a walk's memory stays bounded.
+/// Remembers the last contiguous stretch of the dump it read from, so that consecutive reads
+/// of an array cost a compare instead of a translation. Where the dump stores pages plainly
+/// (ELF) the stretch is the mapped file itself, released from the resident set when the cursor
+/// moves on; where it stores them compressed (kdump) the cursor copies 64 KiB at a time, so
+/// each page is decompressed once per walk rather than once per record.
 struct SpanCursor {
     private var start: UInt64 = 1
     private var end: UInt64 = 0
     private var base: UnsafeRawPointer?
+    private var mapped = false
     private var readUpTo: UInt64 = 0
+    private var chunk: UnsafeMutableRawPointer?
+    static let chunkSize = 64 << 10
 
     @inline(__always)
     mutating func pointer(_ memory: KernelMemory, _ va: UInt64, _ count: Int, scratch: UnsafeMutableRawPointer) -> UnsafeRawPointer? {
@@ -82,16 +87,28 @@ struct SpanCursor {
             readUpTo = max(readUpTo, va &+ UInt64(count))
             return base + Int(va &- start)
         }
-        if let span = memory.directSpan(va) {
-            finish()
-            start = va
-            end = va &+ span.count
-            base = span.pointer
-            if span.count >= UInt64(count) {
-                readUpTo = va &+ UInt64(count)
-                return span.pointer
+        return refill(memory, va, count, scratch: scratch)
+    }
+
+    private mutating func refill(_ memory: KernelMemory, _ va: UInt64, _ count: Int, scratch: UnsafeMutableRawPointer) -> UnsafeRawPointer? {
+        finish()
+        if let span = memory.directSpan(va), span.count >= UInt64(count) {
+            (start, end, base, mapped) = (va, va &+ span.count, span.pointer, true)
+            readUpTo = va &+ UInt64(count)
+            return span.pointer
+        }
+        if count <= Self.chunkSize {
+            let buffer = chunk ?? UnsafeMutableRawPointer.allocate(byteCount: Self.chunkSize, alignment: 16)
+            chunk = buffer
+            var from = va & ~4095
+            if va &- from &+ UInt64(count) > UInt64(Self.chunkSize) { from = va }
+            if (try? memory.read(from, into: UnsafeMutableRawBufferPointer(start: buffer, count: Self.chunkSize))) != nil {
+                (start, end, base, mapped) = (from, from &+ UInt64(Self.chunkSize), UnsafeRawPointer(buffer), false)
+                return UnsafeRawPointer(buffer) + Int(va &- from)
             }
         }
+        // Part of the neighbourhood is not in the dump: this record alone.
+        base = nil
         do {
             try memory.read(va, into: UnsafeMutableRawBufferPointer(start: scratch, count: count))
             return UnsafeRawPointer(scratch)
@@ -100,11 +117,18 @@ struct SpanCursor {
         }
     }
 
-    /// Releases what was read of the current stretch.
+    /// Releases what was read of the current stretch of the mapped file.
     mutating func finish() {
-        guard let base, readUpTo > start else { return }
+        guard mapped, let base, readUpTo > start else { return }
         MappedFile.releaseResidentPages(base, count: Int(readUpTo &- start))
         readUpTo = 0
+    }
+
+    mutating func close() {
+        finish()
+        chunk?.deallocate()
+        chunk = nil
+        base = nil
     }
 }
 

@@ -161,7 +161,10 @@ public final class KdumpCompressedDump: PhysicalMemory, @unchecked Sendable {
     }
 
     private func uncheckedCopy(pfn: UInt64, address: UInt64, within: Int, count: Int, to out: UnsafeMutableRawPointer) throws {
-        if cache.copy(pfn: pfn, within: within, count: count, to: out) { return }
+        // A whole page is what a sequential walk asks for: it goes straight to the caller,
+        // past the cache, which is for the small scattered reads of pointers and records.
+        let wholePage = within == 0 && count == pageSize
+        if !wholePage, cache.copy(pfn: pfn, within: within, count: count, to: out) { return }
         let d = try descriptor(pfn: pfn, address: address)
         if d.flags & Self.methodFlags == 0 {
             if let p = bytes.stablePointer(at: d.offset &+ UInt64(within), count: count) {
@@ -171,8 +174,8 @@ public final class KdumpCompressedDump: PhysicalMemory, @unchecked Sendable {
             }
             return
         }
-        let page = UnsafeMutableRawPointer.allocate(byteCount: pageSize, alignment: 16)
-        defer { page.deallocate() }
+        let page = wholePage ? out : UnsafeMutableRawPointer.allocate(byteCount: pageSize, alignment: 16)
+        defer { if !wholePage { page.deallocate() } }
         do {
             try withCompressedBytes(d) { source in
                 try PageDecompressor.decompress(flags: d.flags, source: source, into: UnsafeMutableRawBufferPointer(start: page, count: pageSize))
@@ -185,6 +188,7 @@ public final class KdumpCompressedDump: PhysicalMemory, @unchecked Sendable {
                 throw MemoryFault.corrupt(physical: address, reason: "\(d.size) bytes at offset \(d.offset) do not decompress (\(why))")
             }
         }
+        if wholePage { return }
         cache.insert(pfn: pfn, page: page)
         out.copyMemory(from: page + within, byteCount: count)
     }
