@@ -14,10 +14,12 @@ build: deps
 demo: build
 	$(BIN)/vmowner samples/vmlinux samples/vmcore
 
-# Builds and runs every test, real-kernel dumps included (built once, then cached).
+# Builds and runs every test, real-kernel dumps included (built once, then cached), then the
+# 1G benchmark once as a smoke test (no timing is asserted).
 test: deps real-kernel-dumps
 	$(SWIFT) build
 	$(SWIFT) test
+	BENCH_DIR=$$(mktemp -d) scripts/bench.sh 1G
 
 # Linux 6.12 and 6.1 with page_owner, booted under QEMU and dumped (samples/real-kernel/).
 real-kernel-dumps:
