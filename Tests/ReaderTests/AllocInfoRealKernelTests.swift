@@ -57,10 +57,10 @@ import Testing
         let changed = kernel.count - sameCounters
         print("real 6.12 allocinfo: \(kernel.count) tags, \(identity) same tag in the same place, \(sameCounters) same counters, \(changed) counters changed (\(String(format: "%.1f", 100 * Double(changed) / Double(kernel.count)))% of lines); \(bytesMoved) of \(total) bytes moved (\(String(format: "%.2f", 100 * Double(bytesMoved) / Double(total)))%); \(String(format: "%.2f", seconds)) s")
         #expect(identity == kernel.count)
-        // The capture is `cat /proc/allocinfo | dd`: those two processes (fork, exec, page
-        // tables, pipe, seq_file) and the page_owner reads after it move about 30-40 tags. They
-        // are counters of the capture, not of the dump: bound them, and the bytes they move.
-        #expect(Double(changed) <= 0.05 * Double(kernel.count), "\(changed) counters changed")
+        // The guest reads /proc/allocinfo last, with shell builtins, and idles without forking
+        // (samples/real-kernel/guest-init.sh); what still moves is the read itself (seq_file,
+        // proc open) and a few frees: counted, below 1% of the lines.
+        #expect(Double(changed) <= 0.01 * Double(kernel.count), "\(changed) counters changed")
         #expect(Double(bytesMoved) <= 0.01 * Double(total), "\(bytesMoved) bytes moved")
         // Counters that the capture cannot touch agree exactly: the workload's big owners.
         for tag in ["mm/shmem.c:1812 func:shmem_alloc_folio ", "drivers/block/brd.c:67 [brd] func:brd_insert_page ", "mm/page_ext.c:271 func:alloc_page_ext "] {

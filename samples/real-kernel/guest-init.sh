@@ -53,7 +53,6 @@ capture /proc/pagetypeinfo 3
 capture /proc/buddyinfo 4
 capture /proc/zoneinfo 5
 capture /proc/vmstat 6
-[ -r /proc/allocinfo ] && capture /proc/allocinfo 8
 if [ -d $stacks ]; then
     capture $stacks/show_stacks 16
     echo @THRESHOLD@ >$stacks/count_threshold
@@ -62,6 +61,25 @@ if [ -d $stacks ]; then
 fi
 capture /sys/kernel/debug/page_owner 32
 
-# The host stops the guest on this line and dumps its memory.
+# /proc/allocinfo counts every allocation and free, so it is read last, by this shell's own
+# builtins: no process is forked for it, and the dd that writes it out was started before and
+# stays alive (blocked on its FIFO) until the dump, so no exit frees memory in between. NULs
+# after the text push dd's last block out; the host cuts at the first NUL.
+if [ -r /proc/allocinfo ]; then
+    mkfifo /tmp/allocinfo.fifo
+    dd if=/tmp/allocinfo.fifo of=/dev/vdb bs=64K iflag=fullblock oflag=direct conv=sync,notrunc seek=$((8 * 16)) 2>/dev/null &
+    exec 3>/tmp/allocinfo.fifo
+    # Let the frees of the capture processes that exited (RCU-delayed) finish first: a busy
+    # loop of builtins, since sleeping would fork once more.
+    i=0
+    while [ $i -lt 300000 ]; do i=$((i + 1)); done
+    while IFS= read -r line; do printf '%s\n' "$line" >&3; done </proc/allocinfo
+    nul='\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0'
+    i=0
+    while [ $i -lt 2048 ]; do printf "$nul" >&3; i=$((i + 1)); done
+fi
+
+# The host stops the guest on this line and dumps its memory. Until then the shell spins on
+# builtins: sleeping (a fork) or blocking on a file (an open) would allocate after the capture.
 echo "@MARKER@"
-while true; do sleep 3600; done
+while :; do :; done
