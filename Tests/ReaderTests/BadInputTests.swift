@@ -26,7 +26,7 @@ import Testing
         let elf = try #require(dump.physical as? ELFCoreDump)
         let pa = try dump.memory.physicalAddress(of: va)
         let p = try #require(elf.directPointer(physical: pa, count: 8))
-        let base = try #require(elf.file.pointer(at: 0, count: 1))
+        let base = try #require((elf.bytes as? MappedBytes)?.file.pointer(at: 0, count: 1))
         return UInt64(p - base)
     }
 

@@ -17,8 +17,7 @@ public enum DumpFormat {
     static func open(bytes: DumpBytes, containers: [String]) throws -> PhysicalMemory {
         let head = try bytes.bytes(at: 0, count: Int(min(bytes.size, 16)), what: "file header")
         if head.count >= 4, head[0..<4] == [0x7f, 0x45, 0x4c, 0x46] {
-            if containers.isEmpty, let mapped = bytes as? MappedBytes { return try ELFCoreDump(file: mapped.file) }
-            return try ELFBytesDump(bytes: bytes, containers: containers)
+            return try ELFCoreDump(bytes: bytes, containers: containers)
         }
         if KdumpHeader.isKdump(head) { return try KdumpCompressedDump(bytes: bytes, containers: containers) }
         if FlattenedBytes.isFlattened(head), !containers.contains("flattened") {

@@ -1,13 +1,13 @@
 /// An ELF core file of a whole machine, as /proc/vmcore, makedumpfile -E and QEMU's
-/// dump-guest-memory write it: PT_LOAD segments of physical memory plus notes.
+/// dump-guest-memory write it: PT_LOAD segments of physical memory plus notes. Read through
+/// `DumpBytes`: a plain file is mapped and handed out without copying; the same ELF inside a
+/// container (a flattened stream from `makedumpfile -E -F`, a seekable .xz) is copied out.
 public final class ELFCoreDump: PhysicalMemory, @unchecked Sendable {
-    public let file: MappedFile
-    public var path: String { file.path }
-    public var formatName: String { "ELF" }
-    public let machine: UInt16
+    public let bytes: DumpBytes
+    public var path: String { bytes.path }
+    public let formatName: String
     public let vmcoreinfo: String?
     public let ranges: [PhysicalRange]
-    /// Segments sorted by physical address.
     private let segments: [Segment]
 
     struct Segment {
@@ -18,64 +18,54 @@ public final class ELFCoreDump: PhysicalMemory, @unchecked Sendable {
     }
 
     public static let machineX86_64: UInt16 = 62
-    public static let machineAArch64: UInt16 = 183
     private static let maxProgramHeaders = 1 << 20
 
-    public convenience init(path: String) throws {
-        try self.init(file: MappedFile(path: path))
-    }
-
-    public init(file: MappedFile) throws {
-        self.file = file
-        let path = file.path
-        let ident = try file.bytes(at: 0, count: 64, what: "ELF header")
+    public init(bytes: DumpBytes, containers: [String]) throws {
+        self.bytes = bytes
+        let path = bytes.path
+        let ident = try bytes.bytes(at: 0, count: 64, what: "ELF header")
         guard ident[0] == 0x7f, ident[1] == 0x45, ident[2] == 0x4c, ident[3] == 0x46 else {
             throw InputError(file: path, reason: "not an ELF file (no ELF magic)")
         }
         guard ident[4] == 2 else { throw InputError(file: path, reason: "not a 64-bit ELF core (only ELFCLASS64 dumps are supported)") }
         guard ident[5] == 1 else { throw InputError(file: path, reason: "big-endian ELF cores are not supported") }
-        let type = try file.load(UInt16.self, at: 16, what: "e_type")
+        let type = ident.le(UInt16.self, 16), machine = ident.le(UInt16.self, 18)
         guard type == 4 else { throw InputError(file: path, reason: "not a core dump (ELF type \(type), expected ET_CORE 4)") }
-        machine = try file.load(UInt16.self, at: 18, what: "e_machine")
         guard machine == Self.machineX86_64 else {
             throw InputError(file: path, reason: "unsupported architecture (ELF machine \(machine)); vmowner reads x86_64 dumps")
         }
-        let phoff = try file.load(UInt64.self, at: 32, what: "e_phoff")
-        let shoff = try file.load(UInt64.self, at: 40, what: "e_shoff")
-        let phentsize = UInt64(try file.load(UInt16.self, at: 54, what: "e_phentsize"))
-        var phnum = Int(try file.load(UInt16.self, at: 56, what: "e_phnum"))
+        let phoff = ident.le(UInt64.self, 32), shoff = ident.le(UInt64.self, 40)
+        let phentsize = UInt64(ident.le(UInt16.self, 54))
+        var phnum = Int(ident.le(UInt16.self, 56))
         guard phentsize >= 56 else { throw InputError(file: path, reason: "bad program header size \(phentsize)") }
-        if phnum == 0xffff {
-            // PN_XNUM: the real count sits in sh_info of section header 0.
-            phnum = Int(try file.load(UInt32.self, at: shoff &+ 44, what: "section header 0 (PN_XNUM count)"))
+        if phnum == 0xffff {   // PN_XNUM: the real count is sh_info of section header 0
+            phnum = Int(try bytes.bytes(at: shoff &+ 44, count: 4, what: "section header 0 (PN_XNUM count)").le(UInt32.self, 0))
         }
-        guard phnum <= Self.maxProgramHeaders else {
-            throw InputError(file: path, reason: "implausible program header count \(phnum)")
-        }
+        guard phnum <= Self.maxProgramHeaders else { throw InputError(file: path, reason: "implausible program header count \(phnum)") }
         var segments: [Segment] = []
         var info: String?
         for index in 0..<phnum {
             let (o1, ov1) = UInt64(index).multipliedReportingOverflow(by: phentsize)
             let (at, ov2) = phoff.addingReportingOverflow(o1)
             guard !ov1, !ov2 else { throw InputError(file: path, reason: "program header table offset overflows") }
-            let h = try file.bytes(at: at, count: 56, what: "program header \(index)")
-            let pType = h.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
-            let offset = h.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
-            let paddr = h.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
-            let filesz = h.loadUnaligned(fromByteOffset: 32, as: UInt64.self)
-            let memsz = h.loadUnaligned(fromByteOffset: 40, as: UInt64.self)
-            switch pType {
+            let h = try bytes.bytes(at: at, count: 56, what: "program header \(index)")
+            let offset = h.le(UInt64.self, 8), paddr = h.le(UInt64.self, 24)
+            let filesz = h.le(UInt64.self, 32), memsz = h.le(UInt64.self, 40)
+            switch h.le(UInt32.self, 0) {
             case 1: // PT_LOAD
-                guard paddr != UInt64.max, memsz > 0 else { continue }   // virtual-only segment
-                guard file.contains(offset: offset, count: min(filesz, memsz)) else {
-                    throw InputError(file: path, reason: "truncated: PT_LOAD \(index) for physical 0x\(String(paddr, radix: 16)) needs bytes up to offset \(offset &+ filesz) but the file has \(file.size)")
+                guard paddr != UInt64.max, memsz > 0 else { continue }
+                guard bytes.contains(offset: offset, count: min(filesz, memsz)) else {
+                    throw InputError(file: path, reason: "truncated: PT_LOAD \(index) for physical 0x\(String(paddr, radix: 16)) needs bytes up to offset \(offset &+ filesz) but the file has \(bytes.size)")
                 }
                 guard !paddr.addingReportingOverflow(memsz).overflow else {
                     throw InputError(file: path, reason: "PT_LOAD \(index) wraps around the address space")
                 }
                 segments.append(Segment(paddr: paddr, memsz: memsz, fileOffset: offset, filesz: min(filesz, memsz)))
             case 4: // PT_NOTE
-                if info == nil { info = try Self.findVMCoreInfo(file: file, offset: offset, size: filesz) }
+                if info == nil, filesz <= 1 << 24, bytes.contains(offset: offset, count: filesz) {
+                    let notes = try bytes.bytes(at: offset, count: Int(filesz), what: "PT_NOTE segment")
+                    info = ELFNotes.find(name: "VMCOREINFO", in: notes).map { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                }
             default:
                 continue
             }
@@ -83,34 +73,11 @@ public final class ELFCoreDump: PhysicalMemory, @unchecked Sendable {
         guard !segments.isEmpty else { throw InputError(file: path, reason: "no PT_LOAD segments: this core holds no memory") }
         segments.sort { $0.paddr < $1.paddr }
         self.segments = segments
-        self.ranges = segments.map { PhysicalRange(start: $0.paddr, end: $0.paddr + $0.memsz) }
-        self.vmcoreinfo = info
+        ranges = segments.map { PhysicalRange(start: $0.paddr, end: $0.paddr + $0.memsz) }
+        vmcoreinfo = info
+        formatName = containers.isEmpty ? "ELF" : "ELF (\(containers.joined(separator: ", ")))"
     }
 
-    /// Walks the notes of one PT_NOTE segment and returns the VMCOREINFO text, if any.
-    private static func findVMCoreInfo(file: MappedFile, offset: UInt64, size: UInt64) throws -> String? {
-        let notes = try file.bytes(at: offset, count: Int(clamping: size), what: "PT_NOTE segment")
-        var at = 0
-        func padded(_ n: Int) -> Int { (n &+ 3) & ~3 }
-        while at + 12 <= notes.count {
-            let namesz = Int(notes.loadUnaligned(fromByteOffset: at, as: UInt32.self))
-            let descsz = Int(notes.loadUnaligned(fromByteOffset: at + 4, as: UInt32.self))
-            let nameStart = at + 12
-            let descStart = nameStart + padded(namesz)
-            let next = descStart + padded(descsz)
-            guard namesz <= notes.count, descsz <= notes.count, next <= notes.count, next > at else { break }
-            let name = String(decoding: notes[nameStart..<(nameStart + namesz)].prefix { $0 != 0 }, as: UTF8.self)
-            if name == "VMCOREINFO" {
-                let desc = notes[descStart..<(descStart + descsz)].prefix { $0 != 0 }
-                return String(decoding: desc, as: UTF8.self)
-            }
-            at = next
-        }
-        return nil
-    }
-
-    /// Index of the segment holding `address`, by binary search.
-    @inline(__always)
     private func segmentIndex(_ address: UInt64) -> Int? {
         var low = 0, high = segments.count
         while low < high {
@@ -122,23 +89,30 @@ public final class ELFCoreDump: PhysicalMemory, @unchecked Sendable {
         return i
     }
 
-    public func directPointer(physical address: UInt64, count: Int) -> UnsafeRawPointer? {
-        guard let i = segmentIndex(address) else { return nil }
-        let s = segments[i]
-        let within = address - s.paddr
-        guard count >= 0, within &+ UInt64(count) <= s.filesz else { return nil }
-        return file.pointer(at: s.fileOffset &+ within, count: UInt64(count))
-    }
-
     public func directSpan(physical address: UInt64) -> (pointer: UnsafeRawPointer, count: UInt64)? {
         guard let i = segmentIndex(address) else { return nil }
         let s = segments[i]
         let within = address - s.paddr
-        guard within < s.filesz, let p = file.pointer(at: s.fileOffset &+ within, count: s.filesz - within) else { return nil }
-        return (p, s.filesz - within)
+        guard within < s.filesz else { return nil }
+        // The rest of the segment when it is plain in one piece (a mapped file), else as far as
+        // the page ends: a container may store the next page elsewhere.
+        let rest = s.filesz - within
+        if let p = bytes.stablePointer(at: s.fileOffset &+ within, count: Int(clamping: rest)) { return (p, rest) }
+        let count = min(rest, 4096 - (address & 4095))
+        guard let p = bytes.stablePointer(at: s.fileOffset &+ within, count: Int(count)) else { return nil }
+        return (p, count)
+    }
+
+    public func directPointer(physical address: UInt64, count: Int) -> UnsafeRawPointer? {
+        guard let i = segmentIndex(address), count >= 0 else { return nil }
+        let s = segments[i]
+        let within = address - s.paddr
+        guard within &+ UInt64(count) <= s.filesz else { return nil }
+        return bytes.stablePointer(at: s.fileOffset &+ within, count: count)
     }
 
     public func read(physical address: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws {
+        guard let base = buffer.baseAddress else { return }
         var done = 0
         while done < buffer.count {
             let at = address &+ UInt64(done)
@@ -147,10 +121,12 @@ public final class ELFCoreDump: PhysicalMemory, @unchecked Sendable {
             let within = at - s.paddr
             guard within < s.filesz else { throw MemoryFault.excluded(physical: at) }
             let n = Int(min(UInt64(buffer.count - done), s.filesz - within))
-            guard let src = file.pointer(at: s.fileOffset &+ within, count: UInt64(n)) else {
-                throw MemoryFault.notInDump(physical: at)
+            let target = UnsafeMutableRawBufferPointer(start: base + done, count: n)
+            do {
+                guard try bytes.copy(at: s.fileOffset &+ within, into: target) else { throw MemoryFault.notInDump(physical: at) }
+            } catch let error as InputError {
+                throw MemoryFault.corrupt(physical: at, reason: error.reason)
             }
-            (buffer.baseAddress! + done).copyMemory(from: src, byteCount: n)
             done += n
         }
     }
