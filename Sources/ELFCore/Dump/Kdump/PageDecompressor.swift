@@ -1,7 +1,8 @@
 import CCompression
+import Foundation
 
 /// Decompresses one page of a kdump-compressed dump with the library its descriptor names.
-/// Every entry point is stateless, so the walkers' threads can call it at once.
+/// Safe to call from the walkers' threads at once.
 enum PageDecompressor {
     enum Failure: Error { case unknownMethod(UInt32), failed(String) }
 
@@ -32,11 +33,33 @@ enum PageDecompressor {
             let rc = snappy_uncompress(src.assumingMemoryBound(to: CChar.self), source.count, dst.assumingMemoryBound(to: CChar.self), &length)
             guard rc == SNAPPY_OK, length == expected else { throw Failure.failed("snappy error \(rc.rawValue)") }
         } else if flags & KdumpHeader.zstd != 0 {
-            let n = ZSTD_decompress(dst, expected, src, source.count)
+            // ZSTD_decompress would build and free a decompression context for every page.
+            let n = ZstdContexts.shared.with { ZSTD_decompressDCtx($0, dst, expected, src, source.count) }
             guard ZSTD_isError(n) == 0 else { throw Failure.failed("zstd: \(String(cString: ZSTD_getErrorName(n)))") }
             guard n == expected else { throw Failure.failed("zstd gave \(n) bytes, expected \(expected)") }
         } else {
             throw Failure.unknownMethod(flags)
         }
+    }
+}
+
+/// Reusable zstd decompression contexts, one per thread in use.
+final class ZstdContexts: @unchecked Sendable {
+    static let shared = ZstdContexts()
+    private let lock = NSLock()
+    private var free: [OpaquePointer] = []
+
+    func with<T>(_ body: (OpaquePointer?) -> T) -> T {
+        lock.lock()
+        let context = free.popLast() ?? ZSTD_createDCtx()
+        lock.unlock()
+        defer {
+            if let context {
+                lock.lock()
+                free.append(context)
+                lock.unlock()
+            }
+        }
+        return body(context)
     }
 }
