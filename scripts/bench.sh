@@ -48,3 +48,18 @@ for size in "${sizes[@]}"; do
     printf '%-10s %-19s %8s\n' "$label" "floor (page_ext read)" "$floor"
   done
 done
+
+# A real-size debug vmlinux (Debian's stock cloud kernel, ~590 MB; no page_owner there, so
+# `pfn` stops once it has opened both files and checked them): start-up from a cold cache.
+stock="${VMOWNER_CACHE:-/var/cache/vmowner}/debian-stock"
+[ "${BENCH_DEBIAN:-0}" = 1 ] && samples/real-kernel/debian-stock-dump.sh >/dev/null
+for d in "$stock"/*/; do
+    [ -f "$d/DONE" ] || continue
+    for cmd in info "pfn 0x1000"; do
+        read -r sub extra <<<"$cmd"
+        if [ "$(id -u)" = 0 ]; then sync; echo 3 >/proc/sys/vm/drop_caches; fi
+        /usr/bin/time -f "%e %M" -o "$dir/time.txt" $bin/vmowner $sub "$d/vmlinux" "$d/vmcore.elf" $extra >/dev/null 2>&1 || true
+        read -r wall rss <"$dir/time.txt"
+        printf '%-10s %-19s %8s %8s %9s  (cold cache, %s MB vmlinux)\n' "stock" "$cmd" "$wall" "" "$((rss / 1024))" "$(( $(stat -c %s "$d/vmlinux") / 1048576 ))"
+    done
+done

@@ -49,7 +49,9 @@ struct InfoDocument: Codable {
         memory_bytes = dump.physical.ranges.reduce(0) { $0 &+ ($1.end &- $1.start) }
         page_owner_enabled = try PageOwnerContext.isEnabled(dump)
         let types = dump.vmlinux.types
-        if let layout = try? types.structType("page_owner", near: "page_owner_ops") {
+        // Only a kernel built with page_owner has the type; looking for it elsewhere would scan
+        // the whole DWARF for nothing.
+        if dump.address(of: "page_owner_ops") != nil, let layout = try? types.structType("page_owner", near: "page_owner_ops") {
             page_owner_record_bytes = layout.size
             page_owner_fields = layout.members.map(\.name)
         } else {
