@@ -59,7 +59,7 @@ for d in "$stock"/*/; do
         read -r sub extra <<<"$cmd"
         if [ "$(id -u)" = 0 ]; then sync; echo 3 >/proc/sys/vm/drop_caches; fi
         /usr/bin/time -f "%e %M" -o "$dir/time.txt" $bin/vmowner $sub "$d/vmlinux" "$d/vmcore.elf" $extra >/dev/null 2>&1 || true
-        read -r wall rss <"$dir/time.txt"
+        read -r wall rss < <(tail -n 1 "$dir/time.txt")
         printf '%-10s %-19s %8s %8s %9s  (cold cache, %s MB vmlinux)\n' "stock" "$cmd" "$wall" "" "$((rss / 1024))" "$(( $(stat -c %s "$d/vmlinux") / 1048576 ))"
     done
 done
