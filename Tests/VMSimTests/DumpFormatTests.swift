@@ -77,19 +77,7 @@ import Testing
             ("kernfs_node", "parent"), ("kernfs_node", "name"), ("cgroup", "kn"), ("mem_cgroup", "css"),
             ("cgroup_subsys_state", "flags"), ("obj_cgroup", "memcg"), ("pglist_data", "node_start_pfn"), ("zone", "free_area"),
         ]
-        var c = decls.text + "\nint printf(const char *, ...);\nint main(void) {\n"
-        for (t, f) in fields { c += "printf(\"%lu\\n\", (unsigned long)__builtin_offsetof(struct \(t), \(f)));\n" }
-        c += "return 0; }\n"
-        let work = SimTools.root.appendingPathComponent("offsets")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        try c.write(to: work.appendingPathComponent("o.c"), atomically: true, encoding: .utf8)
-        let cc = try SimTools.run("gcc", ["-w", "-o", work.file("o"), work.file("o.c")])
-        #expect(cc.status == 0, "\(cc.stderr)")
-        let expected = try SimTools.run(work.file("o"), []).text.split(separator: "\n").map(String.init)
-        var args: [String] = []
-        for (t, f) in fields { args += ["-ex", "print (unsigned long)&((struct \(t) *)0)->\(f)"] }
-        let g = try SimTools.run("gdb", ["-batch"] + args + [dir.file("vmlinux")])
-        let got = g.text.split(separator: "\n").compactMap { $0.split(separator: "=").last?.trimmingCharacters(in: .whitespaces) }
+        let (got, expected) = try OffsetCheck.dwarfAndOffsetof(vmlinux: dir.file("vmlinux"), declarations: decls.text, fields: fields, work: "offsets")
         #expect(got == expected)
         #expect(got.count == fields.count)
     }

@@ -70,19 +70,7 @@ struct ProfileCase: CustomStringConvertible, Sendable {
         let recordMembers = p.recordSize == 544 ? ["hash_list", "size", "handle", "count", "entries"] : ["next", "hash", "handle", "entries"]
         let fields = ownerMembers.map { ("page_owner", $0) } + recordMembers.map { ("stack_record", $0) }
             + [("page", "flags"), ("page", "memcg_data"), ("mem_section", "page_ext")]
-        var c = decls.text + "\nint printf(const char *, ...);\nint main(void) {\n"
-        for (t, f) in fields { c += "printf(\"%lu\\n\", (unsigned long)__builtin_offsetof(struct \(t), \(f)));\n" }
-        c += "return 0; }\n"
-        let work = SimTools.root.appendingPathComponent("offsets-\(p.kernel)")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        try c.write(to: work.appendingPathComponent("o.c"), atomically: true, encoding: .utf8)
-        let cc = try SimTools.run("gcc", ["-w", "-o", work.file("o"), work.file("o.c")])
-        #expect(cc.status == 0, "\(cc.stderr)")
-        let expected = try SimTools.run(work.file("o"), []).text.split(separator: "\n").map(String.init)
-        var args: [String] = []
-        for (t, f) in fields { args += ["-ex", "print (unsigned long)&((struct \(t) *)0)->\(f)"] }
-        let gd = try SimTools.run("gdb", ["-batch"] + args + [dir.file("vmlinux")])
-        let got = gd.text.split(separator: "\n").compactMap { $0.split(separator: "=").last?.trimmingCharacters(in: .whitespaces) }
+        let (got, expected) = try OffsetCheck.dwarfAndOffsetof(vmlinux: dir.file("vmlinux"), declarations: decls.text, fields: fields, work: "offsets-\(p.kernel)")
         #expect(got == expected, "\(p)")
         #expect(got.count == fields.count)
     }
