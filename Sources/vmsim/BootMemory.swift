@@ -33,16 +33,37 @@ extension Simulator {
         }
     }
 
-    /// One 2 MiB block of struct pages per present section, mapped into vmemmap.
-    func allocateMemmap(_ sections: [UInt64]) -> [UInt64: UInt64] {
-        var result: [UInt64: UInt64] = [:]
-        for s in sections {
-            let pa = memblock.alloc(MachineLayout.twoMiB, align: MachineLayout.twoMiB)
-            pageTables.map2M(va: layout.vmemmapBase &+ s * MachineLayout.twoMiB, pa: pa)
-            result[s] = pa
-        }
-        return result
+    /// Where the struct pages live: per memory model, the pieces of mem_map (32768 pfns each,
+    /// the pfn range of one memory section) and their physical addresses.
+    struct Memmap {
+        /// Virtual address of pfn 0's struct page: vmemmap, or FLATMEM's mem_map (node 0 starts at pfn 0).
+        let base: UInt64
+        /// Section-sized chunk number -> physical address of its 2 MiB of struct pages.
+        let chunks: [UInt64: UInt64]
     }
+
+    /// SPARSEMEM_VMEMMAP: one 2 MiB block of struct pages per present section, mapped into
+    /// vmemmap. FLATMEM: one physically contiguous mem_map for every pfn below max_mapnr,
+    /// holes included, in the direct map.
+    func allocateMemmap(_ sections: [UInt64]) -> Memmap {
+        var chunks: [UInt64: UInt64] = [:]
+        if memoryModel.isSparse {
+            for s in sections {
+                let pa = memblock.alloc(MachineLayout.twoMiB, align: MachineLayout.twoMiB)
+                pageTables.map2M(va: layout.vmemmapBase &+ s * MachineLayout.twoMiB, pa: pa)
+                chunks[s] = pa
+            }
+            return Memmap(base: layout.vmemmapBase, chunks: chunks)
+        }
+        let count = flatChunkCount
+        let pa = memblock.alloc(count * MachineLayout.twoMiB, align: MachineLayout.twoMiB)
+        for s in 0..<count { chunks[s] = pa + s * MachineLayout.twoMiB }
+        return Memmap(base: kmem.directMap(pa), chunks: chunks)
+    }
+
+    /// FLATMEM's arrays cover [0, max_pfn) rounded up to whole section-sized chunks (the
+    /// kernel rounds to MAX_ORDER_NR_PAGES; the reader reads no further than max_mapnr).
+    var flatChunkCount: UInt64 { (layout.maxPfn + MachineLayout.pagesPerSection - 1) / MachineLayout.pagesPerSection }
 
     /// The stack depot hash table: a static array of 2^20 pointers (5.4/5.10), 2^20 pointers
     /// from memblock (5.15), or one bucket per 16 KiB of RAM, 2^12 ... 2^20 buckets, of
@@ -62,9 +83,17 @@ extension Simulator {
     }
 
     /// page_ext arrays: physically contiguous (direct map) for most sections, vmalloc'd (page
-    /// by page, scattered) for one, as alloc_page_ext falls back to vzalloc.
+    /// by page, scattered) for one, as alloc_page_ext falls back to vzalloc. FLATMEM has one
+    /// node-wide array from memblock, recorded here chunk by chunk.
     func allocatePageExt(_ sections: [UInt64]) {
         let bytes = pageExtBytesPerSection
+        guard memoryModel.isSparse else {
+            let count = flatChunkCount
+            let pa = memblock.alloc(count * bytes, reserve: false)
+            untrackedRanges.append((pa >> 12, (pa + count * bytes + 4095) >> 12))
+            for s in 0..<count { pageExtSections[s] = kmem.directMap(pa + s * bytes) }
+            return
+        }
         let vmallocSection = sections.count == 1 ? sections[0] : sections[1]
         for s in sections {
             let pa = memblock.alloc(bytes, reserve: false)
@@ -90,58 +119,104 @@ extension Simulator {
         }
     }
 
-    /// mem_section roots, the sections, their usage maps, and mem_map as a bulk region.
-    func writeSections(_ sections: [UInt64], memmapPhys: [UInt64: UInt64], pageblockType: [UInt64: Int]) {
-        let rootsVA = kmem.directMap(memblock.alloc(4096 * 8))
-        var rootPages: [UInt64: UInt64] = [:]
-        for s in sections where rootPages[s / 128] == nil {
-            let va = kmem.directMap(memblock.alloc(4096))
-            rootPages[s / 128] = va
-            kmem.writeU64(rootsVA + (s / 128) * 8, va)
+    /// The struct pages of every chunk of mem_map, generated from the pfn map when written.
+    func writeMemmap(_ memmap: Memmap) {
+        let map = pfnMap!, blocks = workload.blocks, base = memmap.base, prof = profile
+        let pps = MachineLayout.pagesPerSection
+        let charge: (MemcgCharge) -> UInt64 = { [unowned self] in self.memcgData($0) }
+        for (s, pa) in memmap.chunks.sorted(by: { $0.key < $1.key }) {
+            phys.addBulk(PhysicalMemory.BulkRegion(physical: pa, length: MachineLayout.twoMiB) { buf in
+                map.fillStructPages(first: s * pps, count: Int(pps), buf: buf, blocks: blocks,
+                                    memcgData: charge, memmapBase: base, profile: prof)
+            })
+        }
+    }
+
+    /// SPARSEMEM: the sections (under root pages with EXTREME, in the static array without)
+    /// and their usage maps with the pageblock flags.
+    func writeSections(_ sections: [UInt64], memmap: Memmap, pageblockType: [UInt64: Int]) {
+        let sectionSize = layouts.size("mem_section")
+        var entryOf: (UInt64) -> UInt64
+        if memoryModel == .sparseExtreme {
+            let rootsVA = kmem.directMap(memblock.alloc(4096 * 8))
+            var rootPages: [UInt64: UInt64] = [:]
+            for s in sections where rootPages[s / 128] == nil {
+                let va = kmem.directMap(memblock.alloc(4096))
+                rootPages[s / 128] = va
+                kmem.writeU64(rootsVA + (s / 128) * 8, va)
+            }
+            kmem.writeU64(sym("mem_section"), rootsVA)
+            entryOf = { rootPages[$0 / 128]! + ($0 % 128) * sectionSize }
+        } else {
+            let table = sym("mem_section")
+            entryOf = { table + $0 * sectionSize }
         }
         // 64 pageblocks per section, NR_PAGEBLOCK_BITS (4, or 8 from 6.16) each.
-        let bitsPerBlock = UInt64(profile.pageblockBits)
-        let flagWords = Int(64 * bitsPerBlock / 64)
-        let usageSize = layouts.offset("mem_section_usage", "pageblock_flags") + UInt64(flagWords * 8)
+        let flagsAt = layouts.offset("mem_section_usage", "pageblock_flags")
+        let usageSize = flagsAt + UInt64(pageblockWords(blocks: 64) * 8)
         let usageBase = kmem.directMap(memblock.alloc(UInt64(sections.count) * usageSize))
         let pps = MachineLayout.pagesPerSection
         for (n, s) in sections.enumerated() {
-            let entry = rootPages[s / 128]! + (s % 128) * 32
+            let entry = entryOf(s)
             let usage = usageBase + UInt64(n) * usageSize
-            kmem.writeU64(entry, layout.vmemmapBase | 0xf)   // PRESENT | HAS_MEM_MAP | ONLINE | EARLY
-            kmem.writeU64(entry + 8, usage)
-            if let pe = pageExtSections[s] { kmem.writeU64(entry + 16, pe &- pageExtSize &* (s * pps)) }
+            // section_mem_map holds mem_map minus the section's first pfn (here vmemmap itself).
+            kmem.writeU64(entry + layouts.offset("mem_section", "section_mem_map"), memmap.base | 0xf)   // PRESENT | HAS_MEM_MAP | ONLINE | EARLY
+            kmem.writeU64(entry + layouts.offset("mem_section", "usage"), usage)
+            if let pe = pageExtSections[s] {
+                kmem.writeU64(entry + layouts.offset("mem_section", "page_ext"), pe &- pageExtSize &* (s * pps))
+            }
             var subsections: UInt64 = 0
             for i in 0..<UInt64(64) {
                 let a = (s * pps + i * 512) << 12, b = a + MachineLayout.twoMiB
                 if layout.ram.contains(where: { $0.start < b && $0.end > a }) { subsections |= 1 << i }
             }
-            kmem.writeU64(usage + 16, subsections)
-            var words = [UInt64](repeating: 0, count: flagWords)
-            let perWord = Int(64 / bitsPerBlock)
-            for i in 0..<64 {
-                let mt = UInt64(pageblockType[s * 64 + UInt64(i)] ?? 1)
-                words[i / perWord] |= mt << (UInt64(i % perWord) * bitsPerBlock)
-            }
-            for (w, v) in words.enumerated() { kmem.writeU64(usage + layouts.offset("mem_section_usage", "pageblock_flags") + UInt64(w * 8), v) }
-
-            let map = pfnMap!, blocks = workload.blocks, vmemmap = layout.vmemmapBase, prof = profile
-            let charge: (MemcgCharge) -> UInt64 = { [unowned self] in self.memcgData($0) }
-            phys.addBulk(PhysicalMemory.BulkRegion(physical: memmapPhys[s]!, length: MachineLayout.twoMiB) { buf in
-                map.fillStructPages(first: s * pps, count: Int(pps), buf: buf, blocks: blocks,
-                                    memcgData: charge, vmemmapBase: vmemmap, profile: prof)
-            })
+            kmem.writeU64(usage + layouts.offset("mem_section_usage", "subsection_map"), subsections)
+            writePageblockFlags(at: usage + flagsAt, firstBlock: s * 64, blocks: 64, pageblockType: pageblockType)
         }
-        kmem.writeU64(sym("mem_section"), rootsVA)
     }
 
-    func writePageExt(_ sections: [UInt64]) {
+    /// Words of a pageblock bitmap for `blocks` pageblocks of NR_PAGEBLOCK_BITS each.
+    func pageblockWords(blocks: UInt64) -> Int {
+        Int((blocks * UInt64(profile.pageblockBits) + 63) / 64)
+    }
+
+    /// A pageblock bitmap: the migratetype of blocks [firstBlock, firstBlock + blocks) in the
+    /// low bits of each NR_PAGEBLOCK_BITS group: the workload's blocks, Movable for other
+    /// blocks with RAM (memmap_init), Unmovable (never set) for blocks wholly in a hole.
+    func writePageblockFlags(at va: UInt64, firstBlock: UInt64, blocks: UInt64, pageblockType: [UInt64: Int]) {
+        let bitsPerBlock = UInt64(profile.pageblockBits)
+        var words = [UInt64](repeating: 0, count: pageblockWords(blocks: blocks))
+        for i in 0..<blocks {
+            let mt = UInt64(pageblockType[firstBlock + i] ?? (layout.blockHasRAM(firstBlock + i) ? 1 : 0))
+            let bit = i * bitsPerBlock
+            words[Int(bit / 64)] |= mt << (bit % 64)
+        }
+        for (w, v) in words.enumerated() { kmem.writeU64(va + UInt64(w * 8), v) }
+    }
+
+    /// FLATMEM: mem_map and max_mapnr, node 0's arrays, and each zone's pageblock bitmap,
+    /// indexed from the zone's first pfn rounded down to a pageblock.
+    func writeFlatNode(pgdat: UInt64, memmap: Memmap, zones: [(va: UInt64, start: UInt64, end: UInt64)], pageblockType: [UInt64: Int]) {
+        kmem.writeU64(sym("mem_map"), memmap.base)
+        kmem.writeU64(sym("max_mapnr"), layout.maxPfn)
+        kmem.writeU64(pgdat + layouts.offset("pglist_data", "node_mem_map"), memmap.base)
+        kmem.writeU64(pgdat + layouts.offset("pglist_data", "node_page_ext"), pageExtSections[0] ?? 0)
+        let order = MachineLayout.pageblockOrder
+        for z in zones where z.end > z.start {
+            let first = z.start >> order
+            let blocks = ((z.end + (1 << order) - 1) >> order) - first
+            let bitmap = kmem.directMap(memblock.alloc(UInt64(pageblockWords(blocks: blocks) * 8), align: 8))
+            kmem.writeU64(z.va + layouts.offset("zone", "pageblock_flags"), bitmap)
+            writePageblockFlags(at: bitmap, firstBlock: first, blocks: blocks, pageblockType: pageblockType)
+        }
+    }
+
+    func writePageExt() {
         let map = pfnMap!, blocks = workload.blocks, tasks = workload.tasks
         let slot = PageExtSlot(layouts: layouts, profile: profile)
         let pps = MachineLayout.pagesPerSection
         let bytes = pageExtBytesPerSection
-        for s in sections {
-            guard let va = pageExtSections[s] else { continue }
+        for (s, va) in pageExtSections.sorted(by: { $0.key < $1.key }) {
             if let pa = kmem.physical(of: va), va >= layout.pageOffsetBase, va < layout.pageOffsetBase &+ layout.endPhys {
                 phys.addBulk(PhysicalMemory.BulkRegion(physical: pa, length: bytes) { buf in
                     map.fillPageExt(first: s * pps, count: Int(pps), buf: buf, blocks: blocks, tasks: tasks, slot: slot)

@@ -171,7 +171,7 @@ struct zone {
 	int pageset_high_min;
 	int pageset_high_max;
 	int pageset_batch;
-	unsigned long zone_start_pfn;
+\#(MemoryModel.current.zoneFields)	unsigned long zone_start_pfn;
 	atomic_long_t managed_pages;
 	unsigned long spanned_pages;
 	unsigned long present_pages;
@@ -202,7 +202,7 @@ typedef struct pglist_data {
 	struct zone node_zones[__MAX_NR_ZONES];
 	struct zonelist node_zonelists[2];
 	int nr_zones;
-	unsigned long node_start_pfn;
+\#(MemoryModel.current.pgdatFields)	unsigned long node_start_pfn;
 	unsigned long node_present_pages;
 	unsigned long node_spanned_pages;
 	int node_id;
@@ -210,30 +210,7 @@ typedef struct pglist_data {
 	unsigned long flags;
 } pg_data_t;
 
-/* ---- SPARSEMEM ---- */
-enum {
-	SECTION_MARKED_PRESENT_BIT,
-	SECTION_HAS_MEM_MAP_BIT,
-	SECTION_IS_ONLINE_BIT,
-	SECTION_IS_EARLY_BIT,
-	SECTION_MAP_LAST_BIT,
-};
-
-struct mem_section_usage {
-	struct callback_head rcu;
-	unsigned long subsection_map[1];
-	unsigned long pageblock_flags[0];
-};
-
-struct page_ext;
-struct mem_section {
-	unsigned long section_mem_map;
-	struct mem_section_usage *usage;
-	struct page_ext *page_ext;
-	unsigned long pad;
-};
-
-/* ---- page_ext and page_owner ---- */
+\#(MemoryModel.current.sectionTypes)/* ---- page_ext and page_owner ---- */
 struct page_ext { unsigned long flags; };
 
 enum page_ext_flags {

@@ -66,7 +66,7 @@ enum KernelFormat {
 
     static func gfp(_ mask: UInt32) -> String { flagNames(UInt64(mask), gfpNames) }
 
-    /// `Flags …` of line 2 for this kernel: node (6 bits at 58) and zone (2 bits at 56), no
+    /// `Flags …` of line 2 for this kernel: node (6 bits at 58, NUMA only) and zone, no
     /// section or lastcpupid fields. ≤5.13 prints `%#lx(` + names only + `)`; 5.14–5.15
     /// `%#lx(` + names and fields + `)`; 5.16+ `%pGp` = `0x…(` + names and fields + `)`, the
     /// same text.
@@ -80,7 +80,8 @@ enum KernelFormat {
             append = true
         }
         if p.pageFlagsNamesOnly { return out + ")" }
-        for (name, shift, mask) in [("node", PageFlag.nodesShift, UInt64(0x3f)), ("zone", PageFlag.zonesShift, UInt64(3))] {
+        let nodeField = MemoryModel.current.isNUMA ? [("node", PageFlag.nodesShift, UInt64(0x3f))] : []
+        for (name, shift, mask) in nodeField + [("zone", PageFlag.zonesShift, UInt64(3))] {
             if append { out += "|" }
             out += "\(name)=\((flags >> shift) & mask)"
             append = true

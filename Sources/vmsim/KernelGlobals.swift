@@ -83,9 +83,7 @@ unsigned long __per_cpu_offset[64];
 unsigned int nr_cpu_ids = 64;
 
 /* ---- nodes and sections ---- */
-struct pglist_data *node_data[MAX_NUMNODES];
-nodemask_t node_online_map;
-struct mem_section **mem_section;
+\#(MemoryModel.current.globals)nodemask_t node_online_map;
 struct hstate hstates[HUGE_MAX_HSTATE];
 unsigned int hugetlb_max_hstate;
 

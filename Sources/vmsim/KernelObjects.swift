@@ -179,7 +179,7 @@ extension Simulator {
         kmem.writeU64(modules + 8, list)
     }
 
-    func writeGlobals(stackTable: (va: UInt64, buckets: Int), percpu: [UInt64]) {
+    func writeGlobals(stackTable: (va: UInt64, buckets: Int), percpu: [UInt64], memmap: Memmap) {
         kmem.writeU64(sym("page_offset_base"), layout.pageOffsetBase)
         kmem.writeU64(sym("vmalloc_base"), layout.vmallocBase)
         kmem.writeU64(sym("vmemmap_base"), layout.vmemmapBase)
@@ -197,9 +197,15 @@ extension Simulator {
         kmem.writeString(hs + layouts.offset("hstate", "name"), "hugepages-2048kB")
         kmem.writeU32(sym("hugetlb_max_hstate"), 1)
 
-        // Node 0 and its zones.
-        let pgdat = kmem.directMap(memblock.alloc(layouts.size("pglist_data"), align: 64))
-        kmem.writeU64(sym("node_data"), pgdat)
+        // Node 0 and its zones: node_data[0] with NUMA, the static contig_page_data without.
+        let pgdat: UInt64
+        if memoryModel.isNUMA {
+            pgdat = kmem.directMap(memblock.alloc(layouts.size("pglist_data"), align: 64))
+            kmem.writeU64(sym("node_data"), pgdat)
+        } else {
+            pgdat = sym("contig_page_data")
+        }
+        var zones: [(va: UInt64, start: UInt64, end: UInt64)] = []
         kmem.writeU32(pgdat + layouts.offset("pglist_data", "nr_zones"), layout.maxPfn > (1 << 20) ? 3 : 2)
         kmem.writeU64(pgdat + layouts.offset("pglist_data", "node_start_pfn"), 0)
         kmem.writeU64(pgdat + layouts.offset("pglist_data", "node_present_pages"), ramPages)
@@ -222,7 +228,9 @@ extension Simulator {
                 if b > a { present += b - a }
             }
             kmem.writeU64(zone + layouts.offset("zone", "present_pages"), present)
+            zones.append((zone, s, e))
         }
+        if !memoryModel.isSparse { writeFlatNode(pgdat: pgdat, memmap: memmap, zones: zones, pageblockType: pageblockTypes) }
 
         kmem.writeU64(sym("page_ext_size"), pageOwner ? profile.pageExtSize : 0)
         kmem.writeU64(sym("page_owner_ops"), pageOwner ? 8 : 0)

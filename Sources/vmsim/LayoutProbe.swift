@@ -12,10 +12,16 @@ struct Layouts {
         for f in ["flags", "_refcount", "mapping", "lru", "_mapcount", "private", "compound_head", "page_type", "memcg_data"] {
             off("struct page", f, "page")
         }
-        size("struct mem_section", "mem_section")
-        for f in ["section_mem_map", "usage", "page_ext"] { off("struct mem_section", f, "mem_section") }
-        size("struct mem_section_usage", "mem_section_usage")
-        for f in ["subsection_map", "pageblock_flags"] { off("struct mem_section_usage", f, "mem_section_usage") }
+        if MemoryModel.current.isSparse {
+            size("struct mem_section", "mem_section")
+            for f in ["section_mem_map", "usage", "page_ext"] { off("struct mem_section", f, "mem_section") }
+            size("struct mem_section_usage", "mem_section_usage")
+            for f in ["subsection_map", "pageblock_flags"] { off("struct mem_section_usage", f, "mem_section_usage") }
+        } else {
+            off("struct pglist_data", "node_mem_map", "pglist_data")
+            off("struct pglist_data", "node_page_ext", "pglist_data")
+            off("struct zone", "pageblock_flags", "zone")
+        }
         size("struct page_owner", "page_owner")
         for f in PageOwnerFields.present(p) { off("struct page_owner", f, "page_owner") }
         size("struct page_ext", "page_ext")

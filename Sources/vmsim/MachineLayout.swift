@@ -57,6 +57,12 @@ struct MachineLayout {
         return ram.contains { pa >= $0.start && pa < $0.end }
     }
 
+    /// Whether any RAM lies in pageblock `block` (pageblock_order 9).
+    func blockHasRAM(_ block: UInt64) -> Bool {
+        let a = block << (MachineLayout.pageblockOrder + 12), b = a + (1 << (MachineLayout.pageblockOrder + 12))
+        return ram.contains { $0.start < b && $0.end > a }
+    }
+
     /// Sections that hold any RAM (those get a mem_map and page_ext).
     var presentSections: [UInt64] {
         var result: [UInt64] = []

@@ -68,7 +68,8 @@ enum PageFlag {
     static let workingset: UInt64 = 1 << 9, reserved: UInt64 = 1 << 13, privateFlag: UInt64 = 1 << 14
     static let swapbacked: UInt64 = 1 << 17
     static let count = 20  // __NR_PAGEFLAGS
-    /// Field positions in page->flags (NODES_SHIFT 6, ZONES_SHIFT 2, no section field).
+    /// Field positions in page->flags: NODES_SHIFT 6 (NUMA), ZONES_SHIFT 2, no section field
+    /// (vmemmap). Without NUMA the node field has no bits and the zone sits at the top.
     static let nodesShift: UInt64 = 58
-    static let zonesShift: UInt64 = 56
+    static var zonesShift: UInt64 { MemoryModel.current.isNUMA ? 56 : 62 }
 }

@@ -60,9 +60,10 @@ final class PfnMap {
         }
     }
 
-    /// struct page bytes for pfns [first, first + count) into `buf` (count * 64 bytes).
+    /// struct page bytes for pfns [first, first + count) into `buf` (count * 64 bytes);
+    /// `memmapBase` is where pfn 0's struct page is (vmemmap, or FLATMEM's mem_map).
     func fillStructPages(first: UInt64, count: Int, buf: UnsafeMutableRawBufferPointer,
-                         blocks: [OwnerBlock], memcgData: (MemcgCharge) -> UInt64, vmemmapBase: UInt64,
+                         blocks: [OwnerBlock], memcgData: (MemcgCharge) -> UInt64, memmapBase: UInt64,
                          profile: KernelProfile) {
         let flagLayout = profile.oldPageFlags ? PageFlagLayout.old : PageFlagLayout.new
         // PageBuddy: PGTY_buddy in the top byte (6.12+), else PG_buddy (0x80) cleared in -1.
@@ -73,14 +74,14 @@ final class PfnMap {
         for i in 0..<count {
             let pfn = first + UInt64(i)
             let o = i * 64
-            var flags = MachineLayout.zone(ofPfn: pfn) << PageFlag.zonesShift  // node 0
+            var flags = MachineLayout.zone(ofPfn: pfn) << PageFlag.zonesShift  // node 0 where there are nodes
             var mapcount: UInt32 = 0xffff_ffff
             var refcount: UInt32 = 0
             let k = kind[Int(pfn)]
             if k & 0x80 != 0 {
                 mapcount = buddyType
                 put64(o + 40, UInt64(k & 0x7f)) // private = order
-                let me = vmemmapBase &+ pfn &* 64 &+ 8
+                let me = memmapBase &+ pfn &* 64 &+ 8
                 put64(o + 8, me); put64(o + 16, me)
             } else if k == Kind.reserved.rawValue {
                 flags |= PageFlag.reserved
@@ -95,7 +96,7 @@ final class PfnMap {
                     if b.isSlab && profile.pageTypeTopByte { mapcount = 0xf500_0000 }  // PGTY_slab
                     put64(o + 56, memcgData(b.memcg))
                 } else if b.compound {
-                    put64(o + 8, (vmemmapBase &+ b.pfn &* 64) | 1) // compound_head
+                    put64(o + 8, (memmapBase &+ b.pfn &* 64) | 1) // compound_head
                     if pfn == b.pfn + 1 && !profile.oldPageFlags { flags |= UInt64(b.order) } // folio order in _flags_1
                 }
             }

@@ -9,6 +9,8 @@ final class Simulator {
     let outDir: URL
     /// The kernel generation simulated (`--kernel`), fixed before the simulator is made.
     let profile = KernelProfile.current
+    /// How pfns find their struct page and page_ext (`--memory-model`), fixed like the profile.
+    let memoryModel = MemoryModel.current
 
     var rng: SeededRandom
     var image: ELFImage!
@@ -83,7 +85,7 @@ final class Simulator {
         copyImage()
         mapKernel()
         let sections = layout.presentSections
-        let memmapPhys = allocateMemmap(sections)
+        let memmap = allocateMemmap(sections)
         let stackTable = pageOwner ? allocateStackTable() : (va: UInt64(0), buckets: 0)
         if pageOwner { allocatePageExt(sections) }
         let percpu = (0..<2).map { _ in kmem.directMap(memblock.alloc(64 << 10)) }
@@ -100,13 +102,14 @@ final class Simulator {
         pageblockTypes = allocator.pageblockType
 
         // 4. Kernel memory.
-        writeSections(sections, memmapPhys: memmapPhys, pageblockType: allocator.pageblockType)
+        writeMemmap(memmap)
+        if memoryModel.isSparse { writeSections(sections, memmap: memmap, pageblockType: allocator.pageblockType) }
         if pageOwner {
-            writePageExt(sections)
+            writePageExt()
             writeDepot(stackTable: stackTable)
         }
         writeModule()
-        writeGlobals(stackTable: stackTable, percpu: percpu)
+        writeGlobals(stackTable: stackTable, percpu: percpu, memmap: memmap)
         pageTables.write(to: phys)
 
         // 5. Files.
@@ -120,8 +123,7 @@ final class Simulator {
             ("SIZE(page)", 64), ("OFFSET(page.compound_head)", 8), ("OFFSET(page.private)", 40),
             ("OFFSET(page._mapcount)", 48), ("OFFSET(page._refcount)", 52), ("OFFSET(page.memcg_data)", 56),
             ("SIZE(page_owner)", UInt64(profile.pageOwnerSize)), ("OFFSET(page_owner.handle)", 8),
-            ("SIZE(mem_section)", 32),
-        ] + ProfileLayoutChecks.expected(profile)
+        ] + (memoryModel.isSparse ? [("SIZE(mem_section)", 32)] : []) + ProfileLayoutChecks.expected(profile)
         for (k, v) in expect where layouts[k] != v {
             throw ImageBuilder.BuildError(description: "layout \(k) is \(layouts[k]), generators assume \(v)")
         }

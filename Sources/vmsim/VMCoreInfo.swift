@@ -16,13 +16,21 @@ extension Simulator {
         line("SYMBOL(swapper_pg_dir)=\(hex(sym("init_top_pgt")))")
         symbol("_stext")
         if profile.version >= 612 { line("NUMBER(VMALLOC_START)=0x\(hex(layout.vmallocBase))") }
-        if profile.version >= 608 { line("SYMBOL(vmemmap)=\(hex(layout.vmemmapBase))") }
-        line("SYMBOL(mem_section)=\(hex(kmemRead(sym("mem_section"))))")
-        line("LENGTH(mem_section)=4096")
-        line("SIZE(mem_section)=\(L.size("mem_section"))")
-        line("OFFSET(mem_section.section_mem_map)=\(L.offset("mem_section", "section_mem_map"))")
-        line("NUMBER(SECTION_SIZE_BITS)=27")
-        line("NUMBER(MAX_PHYSMEM_BITS)=46")
+        if !memoryModel.isNUMA {
+            symbol("mem_map")
+            symbol("contig_page_data")
+        }
+        if memoryModel.isSparse {
+            if profile.version >= 608 { line("SYMBOL(vmemmap)=\(hex(layout.vmemmapBase))") }
+            // SYMBOL_ARRAY: the pointer's value with EXTREME, the static array's address without.
+            let table = memoryModel == .sparseExtreme ? kmemRead(sym("mem_section")) : sym("mem_section")
+            line("SYMBOL(mem_section)=\(hex(table))")
+            line("LENGTH(mem_section)=\(memoryModel.sectionRoots)")
+            line("SIZE(mem_section)=\(L.size("mem_section"))")
+            line("OFFSET(mem_section.section_mem_map)=\(L.offset("mem_section", "section_mem_map"))")
+            line("NUMBER(SECTION_SIZE_BITS)=27")
+            line("NUMBER(MAX_PHYSMEM_BITS)=46")
+        }
         for t in ["page", "pglist_data", "zone", "free_area", "list_head", "nodemask_t"] { line("SIZE(\(t))=\(L.size(t))") }
         for f in ["flags", "_refcount", "mapping", "lru", "_mapcount", "private", "compound_head"] {
             line("OFFSET(page.\(f))=\(L.offset("page", f))")
@@ -61,8 +69,10 @@ extension Simulator {
         line("NUMBER(phys_base)=\(Int64(bitPattern: layout.physBase))")
         symbol("init_top_pgt")
         line("NUMBER(pgtable_l5_enabled)=0")
-        symbol("node_data")
-        line("LENGTH(node_data)=64")
+        if memoryModel.isNUMA {
+            symbol("node_data")
+            line("LENGTH(node_data)=64")
+        }
         line("KERNELOFFSET=\(hex(layout.kernelOffset))")
         line("NUMBER(KERNEL_IMAGE_SIZE)=1073741824")
         line("NUMBER(sme_mask)=0")

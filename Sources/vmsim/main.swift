@@ -23,6 +23,9 @@ struct VMSim: ParsableCommand {
     @Option(help: "vmcore format: \(VMCoreFormat.allCases.map(\.rawValue).joined(separator: "|")) (flat is the flattened form of kdump-zlib).")
     var format: VMCoreFormat = .elf
 
+    @Option(help: "Memory model: \(MemoryModel.allCases.map(\.rawValue).joined(separator: "|")).")
+    var memoryModel: MemoryModel = .sparseExtreme
+
     @Flag(help: "Filter like makedumpfile -d 31: leave out free, user and page-cache pages (and zero pages in ELF).")
     var exclude = false
 
@@ -40,6 +43,9 @@ struct VMSim: ParsableCommand {
         guard out != nil else { throw ValidationError("--out DIR is required") }
         guard let bytes = VMSim.parseSize(memory) else { throw ValidationError("--memory: cannot parse '\(memory)'") }
         guard bytes >= 64 << 20, bytes <= 1 << 40 else { throw ValidationError("--memory must be between 64M and 1T") }
+        guard bytes <= memoryModel.maxMemoryBytes else {
+            throw ValidationError("--memory-model \(memoryModel.rawValue) is simulated up to \(memoryModel.maxMemoryBytes >> 30)G")
+        }
     }
 
     static func parseSize(_ s: String) -> UInt64? {
@@ -54,6 +60,7 @@ struct VMSim: ParsableCommand {
 
     func run() throws {
         KernelProfile.current = KernelProfile(kernel) ?? KernelProfile.current
+        MemoryModel.current = memoryModel
         if printCTypes {
             // The type declarations the vmlinux DWARF comes from (tests compile them).
             print(KernelDeclarations.types)
