@@ -32,6 +32,8 @@ struct InfoDocument: Codable {
     let kernel_offset: UInt64
     let memory_bytes: UInt64
     let ranges: [Range]
+    /// SPARSEMEM_EXTREME, SPARSEMEM or FLATMEM.
+    let memory_model: String?
     let page_owner_enabled: Bool
     let page_owner_record_bytes: Int?
     let page_owner_fields: [String]
@@ -47,6 +49,7 @@ struct InfoDocument: Codable {
         kernel_offset = dump.kernelOffset
         ranges = dump.physical.ranges.map { Range(start: $0.start, end: $0.end) }
         memory_bytes = dump.physical.ranges.reduce(0) { $0 &+ ($1.end &- $1.start) }
+        memory_model = (try? MemoryMap.model(of: dump))?.rawValue
         page_owner_enabled = try PageOwnerContext.isEnabled(dump)
         let types = dump.vmlinux.types
         // Only a kernel built with page_owner has the type; looking for it elsewhere would scan
@@ -73,6 +76,7 @@ struct InfoDocument: Codable {
         s += "KASLR offset: 0x\(String(kernel_offset, radix: 16))\n"
         s += "memory:       \(memory_bytes) bytes (\(Units.mib(memory_bytes)) MiB) in \(ranges.count) ranges\n"
         for r in ranges { s += "              0x\(String(r.start, radix: 16))-0x\(String(r.end, radix: 16))\n" }
+        if let memory_model { s += "memory model: \(memory_model)\n" }
         s += "page_owner:   \(page_owner_enabled ? "enabled" : "not enabled (boot with page_owner=on)")\n"
         if let bytes = page_owner_record_bytes {
             s += "record:       struct page_owner, \(bytes) bytes: \(page_owner_fields.joined(separator: ", "))\n"

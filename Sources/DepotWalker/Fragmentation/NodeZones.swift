@@ -9,6 +9,8 @@ public struct MemoryZone: Sendable, Equatable {
     public let startPFN: UInt64
     public let spannedPages: UInt64
     public let presentPages: UInt64
+    /// FLATMEM's `zone->pageblock_flags` (SPARSEMEM keeps them per section): nil without.
+    public var pageblockFlags: UInt64? = nil
     /// zone_end_pfn: one past the last spanned pfn.
     public var endPFN: UInt64 { startPFN &+ spannedPages }
     /// populated_zone: the zone has present pages.
@@ -21,6 +23,12 @@ public struct NodeZones: Sendable {
     public struct Node: Sendable {
         public let id: Int
         public let zones: [MemoryZone]
+        public let startPFN: UInt64
+        public let spannedPages: UInt64
+        /// FLATMEM's `node_mem_map` (struct page of node_start_pfn) and `node_page_ext`
+        /// (slot of node_start_pfn rounded down to MAX_ORDER_NR_PAGES); nil without.
+        public let memMap: UInt64?
+        public let pageExt: UInt64?
     }
 
     public let nodes: [Node]
@@ -36,11 +44,16 @@ public struct NodeZones: Sendable {
             throw InputError(file: dump.vmlinux.path, reason: "pglist_data.node_zones is not a fixed array of struct zone in the DWARF")
         }
         let nodeID = try pgdatType.field("node_id")
+        let nodeStart = try pgdatType.field("node_start_pfn")
+        let nodeSpanned = try pgdatType.field("node_spanned_pages")
+        let nodeMemMap = pgdatType.optionalField("node_mem_map")
+        let nodePageExt = pgdatType.optionalField("node_page_ext")
         let zoneType = try types.structType("zone")
         let start = try zoneType.field("zone_start_pfn")
         let spanned = try zoneType.field("spanned_pages")
         let present = try zoneType.field("present_pages")
         let name = try zoneType.member("name").offset
+        let pageblockFlags = zoneType.optionalField("pageblock_flags")
 
         var pgdats: [UInt64] = []
         if let at = dump.address(of: "node_data") {
@@ -74,10 +87,15 @@ public struct NodeZones: Sendable {
                     name: namePointer == 0 ? "?" : try memory.cString(namePointer, max: 32),
                     startPFN: try start.read(memory, at: zone),
                     spannedPages: try spanned.read(memory, at: zone),
-                    presentPages: try present.read(memory, at: zone)))
+                    presentPages: try present.read(memory, at: zone),
+                    pageblockFlags: try pageblockFlags?.read(memory, at: zone)))
             }
             if withMemory.has(node: id) == nil, !zones.contains(where: \.isPopulated) { continue }
-            nodes.append(Node(id: id, zones: zones))
+            nodes.append(Node(id: id, zones: zones,
+                              startPFN: try nodeStart.read(memory, at: pgdat),
+                              spannedPages: try nodeSpanned.read(memory, at: pgdat),
+                              memMap: try nodeMemMap?.read(memory, at: pgdat),
+                              pageExt: try nodePageExt?.read(memory, at: pgdat)))
         }
         self.nodes = nodes.sorted { $0.id < $1.id }
     }

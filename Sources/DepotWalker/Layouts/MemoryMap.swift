@@ -1,108 +1,76 @@
 import ELFCore
 
-/// SPARSEMEM's `mem_section` table, read once: for each section whether it has a mem_map,
-/// where its struct pages and its page_ext slots are, and its pageblock flags.
-public struct SectionMap: Sendable {
+/// Where each pfn's struct page, page_ext slot and pageblock flags are, read once, in
+/// fixed-size pieces so the page walk finds a pfn's piece by a shift: SPARSEMEM's memory
+/// sections (from `mem_section`, with or without EXTREME), or FLATMEM's node arrays
+/// (`node_mem_map`, `node_page_ext`) cut into MAX_ORDER_NR_PAGES pieces.
+public struct MemoryMap: Sendable {
+    public enum Model: String, Sendable {
+        case sparseExtreme = "SPARSEMEM_EXTREME"
+        case sparseStatic = "SPARSEMEM"
+        case flat = "FLATMEM"
+    }
+
+    /// One piece of the pfn space.
     public struct Section: Sendable {
-        /// SECTION_HAS_MEM_MAP: the section is present and has struct pages.
+        /// The pfns have struct pages (SPARSEMEM: SECTION_HAS_MEM_MAP; FLATMEM: inside a node).
         public var hasMemMap = false
-        /// SECTION_IS_EARLY: boot memory, valid for the whole section span.
+        /// Valid for the whole piece (SPARSEMEM's SECTION_IS_EARLY; every FLATMEM piece);
+        /// otherwise per 2 MiB subsection.
         public var isEarly = false
-        /// The decoded `section_mem_map`: struct page of pfn p is at memMap + p·sizeof(page).
+        /// Biased: the struct page of pfn p is at memMap + p·sizeof(struct page).
         public var memMap: UInt64 = 0
-        /// `usage`: subsection map and pageblock flags.
+        /// SPARSEMEM's `usage`: subsection map and pageblock flags.
         public var usage: UInt64 = 0
         /// One bit per 2 MiB subsection: which parts of a hot-plugged section are valid.
         public var subsectionMap: UInt64 = .max
-        /// The biased `page_ext` pointer: slot of pfn p is at pageExt + p·page_ext_size; nil when
-        /// the section has no page_ext (NULL, or PAGE_EXT_INVALID set).
+        /// Biased: the slot of pfn p is at pageExt + p·page_ext_size; nil when the piece has
+        /// no page_ext (NULL, or PAGE_EXT_INVALID set).
         public var pageExt: UInt64?
     }
 
-    public let pageShift: UInt64 = 12
-    public let sectionShift: UInt64          // PFN_SECTION_SHIFT
+    public let model: Model
+    /// log2 of the pfns per piece (PFN_SECTION_SHIFT for SPARSEMEM).
+    public let sectionShift: UInt64
     public var pagesPerSection: UInt64 { 1 << sectionShift }
     public let sections: [Section]
-    public let pageblockFlagsOffset: Int?
+    /// SPARSEMEM: offset of `pageblock_flags` in struct mem_section_usage.
+    let pageblockFlagsOffset: Int?
+    /// FLATMEM: the zones, each with its own pageblock bitmap.
+    let flatZones: [MemoryZone]
+    /// FLATMEM's pfn_valid: pfn < max_mapnr (ARCH_PFN_OFFSET is 0 on x86_64).
+    let validPFNEnd: UInt64
+    /// pageblock_order, to index the pageblock bitmaps.
+    let pageblockOrder: UInt64
     static let subsectionShift: UInt64 = 9   // 2 MiB subsections of 4 KiB pages
     static let maxSections = 1 << 22
 
-    init(dump: KernelDump, maxPFN: UInt64) throws {
-        let types = dump.vmlinux.types
-        let info = dump.info
-        let memory = dump.memory
-        let sectionBits = UInt64(info.number("SECTION_SIZE_BITS") ?? 27)
-        guard sectionBits > 12, sectionBits < 40 else {
-            throw InputError(file: dump.vmcorePath, reason: "implausible SECTION_SIZE_BITS \(sectionBits)")
-        }
-        sectionShift = sectionBits - 12
-        let layout = try types.structType("mem_section", near: "mem_section")
-        let mapField = try layout.field("section_mem_map")
-        let usageField = layout.optionalField("usage")
-        let pageExtField = layout.optionalField("page_ext")
-        let usageLayout = try? types.structType("mem_section_usage", near: "mem_section")
-        let subsectionOffset = usageLayout?.memberIfPresent("subsection_map")?.offset
-        pageblockFlagsOffset = usageLayout?.memberIfPresent("pageblock_flags")?.offset
-
-        let hasMemMapBit = UInt64(1) << UInt64(types.enumerator("SECTION_HAS_MEM_MAP_BIT", near: "mem_section") ?? 1)
-        let isEarlyBit = UInt64(1) << UInt64(types.enumerator("SECTION_IS_EARLY_BIT", near: "mem_section") ?? 3)
-        let lastBit = UInt64(types.enumerator("SECTION_MAP_LAST_BIT", near: "mem_section") ?? 6)
-        let mapMask = ~((UInt64(1) << lastBit) &- 1)
-
-        let count64 = (maxPFN &+ (1 << sectionShift) &- 1) >> sectionShift
-        guard count64 <= UInt64(Self.maxSections) else {
-            throw InputError(file: dump.vmcorePath, reason: "max_pfn \(maxPFN) implies \(count64) memory sections, more than vmowner allows")
-        }
-        let count = Int(count64)
-
-        // Where section `nr` lives: EXTREME has a pointer per root page, otherwise a static array.
-        let variable = try types.variableType("mem_section").resolved
-        let isExtreme: Bool
-        if case .pointer = variable { isExtreme = true } else { isExtreme = false }
-        var base: UInt64
-        if let fromInfo = info.symbol("mem_section") {
-            base = fromInfo                      // SYMBOL_ARRAY: already the table's address
-        } else {
-            base = try dump.requireAddress(of: "mem_section")
-            if isExtreme { base = try memory.u64(base) }
-        }
-        let perRoot: UInt64 = isExtreme ? 4096 / UInt64(max(layout.size, 1)) : 1
-        let rootCount = info.length("mem_section") ?? UInt64.max
-
-        var sections = [Section](repeating: Section(), count: count)
-        var rootCache: (index: UInt64, address: UInt64) = (.max, 0)
-        for nr in 0..<count {
-            let root = UInt64(nr) / perRoot
-            guard root < rootCount else { break }
-            let address: UInt64
-            if isExtreme {
-                if rootCache.index != root {
-                    rootCache = (root, (try? memory.u64(base &+ root &* 8)) ?? 0)
-                }
-                guard rootCache.address != 0 else { continue }
-                address = rootCache.address &+ (UInt64(nr) % perRoot) &* UInt64(layout.size)
-            } else {
-                address = base &+ UInt64(nr) &* UInt64(layout.size)
-            }
-            guard let raw = try? memory.bytes(address, count: layout.size) else { continue }
-            raw.withUnsafeBytes { p in
-                let map = mapField.unsigned(p.baseAddress!)
-                var s = Section()
-                s.hasMemMap = map & hasMemMapBit != 0
-                s.isEarly = map & isEarlyBit != 0
-                s.memMap = map & mapMask
-                s.usage = usageField?.unsigned(p.baseAddress!) ?? 0
-                if let pageExtField {
-                    let value = pageExtField.unsigned(p.baseAddress!)
-                    s.pageExt = (value == 0 || value & 1 != 0) ? nil : value
-                }
-                sections[nr] = s
-            }
-            if sections[nr].hasMemMap, !sections[nr].isEarly, sections[nr].usage != 0, let subsectionOffset {
-                sections[nr].subsectionMap = (try? memory.u64(sections[nr].usage &+ UInt64(subsectionOffset))) ?? .max
-            }
-        }
+    init(model: Model, sectionShift: UInt64, sections: [Section], pageblockOrder: UInt64,
+         pageblockFlagsOffset: Int? = nil, flatZones: [MemoryZone] = [], validPFNEnd: UInt64 = .max) {
+        self.model = model
+        self.sectionShift = sectionShift
         self.sections = sections
+        self.pageblockOrder = pageblockOrder
+        self.pageblockFlagsOffset = pageblockFlagsOffset
+        self.flatZones = flatZones
+        self.validPFNEnd = validPFNEnd
+    }
+
+    init(dump: KernelDump, maxPFN: UInt64, maxOrderPages: UInt64, pageblockOrder: UInt64) throws {
+        if try Self.model(of: dump) == .flat {
+            self = try Self.flat(dump: dump, maxPFN: maxPFN, maxOrderPages: maxOrderPages, pageblockOrder: pageblockOrder)
+        } else {
+            self = try Self.sparse(dump: dump, maxPFN: maxPFN, pageblockOrder: pageblockOrder)
+        }
+    }
+
+    /// SPARSEMEM when the kernel has `mem_section` (EXTREME when it is a pointer to root
+    /// pages, not an array), FLATMEM otherwise.
+    public static func model(of dump: KernelDump) throws -> Model {
+        let types = dump.vmlinux.types
+        guard types.hasVariable("mem_section") else { return .flat }
+        if case .pointer = try types.variableType("mem_section").resolved { return .sparseExtreme }
+        return .sparseStatic
     }
 
     @inline(__always)
@@ -111,19 +79,33 @@ public struct SectionMap: Sendable {
         return nr < UInt64(sections.count) ? sections[Int(nr)] : nil
     }
 
-    /// `pfn_valid` for SPARSEMEM: the section has a mem_map, and early sections count whole,
-    /// others per 2 MiB subsection.
+    /// `pfn_valid`. SPARSEMEM: the section has a mem_map, and early sections count whole,
+    /// others per 2 MiB subsection. FLATMEM: below max_mapnr, inside a node.
     public func isValid(_ pfn: UInt64) -> Bool {
-        guard let s = section(of: pfn), s.hasMemMap else { return false }
+        guard pfn < validPFNEnd, let s = section(of: pfn), s.hasMemMap else { return false }
         if s.isEarly { return true }
         let index = (pfn & (pagesPerSection - 1)) >> Self.subsectionShift
         return index >= 64 || (s.subsectionMap >> index) & 1 != 0
     }
 
-    /// Address of the struct page of `pfn` (vmemmap or the section's mem_map).
+    /// Address of the struct page of `pfn`.
     @inline(__always)
     public func pageAddress(_ pfn: UInt64, pageSize: Int) -> UInt64? {
         guard let s = section(of: pfn), s.hasMemMap else { return nil }
         return s.memMap &+ pfn &* UInt64(pageSize)
+    }
+
+    /// The pageblock bitmap holding `pfn`'s block and the block's index in it: the section's
+    /// usage map (SPARSEMEM), or the zone's bitmap indexed from the zone's first pfn rounded
+    /// down to a pageblock (FLATMEM).
+    func pageblockBitmap(_ pfn: UInt64) -> (address: UInt64, block: UInt64)? {
+        if model == .flat {
+            guard let zone = flatZones.first(where: { pfn >= $0.startPFN && pfn < $0.endPFN }),
+                  let bitmap = zone.pageblockFlags, bitmap != 0 else { return nil }
+            let first = zone.startPFN >> pageblockOrder
+            return (bitmap, (pfn >> pageblockOrder) &- first)
+        }
+        guard let s = section(of: pfn), s.usage != 0, let offset = pageblockFlagsOffset else { return nil }
+        return (s.usage &+ UInt64(offset), (pfn & (pagesPerSection - 1)) >> pageblockOrder)
     }
 }

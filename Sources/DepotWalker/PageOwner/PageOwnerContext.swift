@@ -6,7 +6,8 @@ public final class PageOwnerContext: @unchecked Sendable {
     public let dump: KernelDump
     public let owner: PageOwnerLayout
     public let page: PageLayout
-    public let sections: SectionMap
+    /// Where each pfn's struct page, page_ext slot and pageblock flags are.
+    public let sections: MemoryMap
     /// Bytes per page_ext slot (`page_ext_size`) and where page_owner's part starts in it.
     public let extSize: UInt64
     public let ownerOffset: UInt64
@@ -86,7 +87,7 @@ public final class PageOwnerContext: @unchecked Sendable {
         }
         isolateBit = types.enumerator("PB_migrate_isolate").map { UInt64($0) }
         isolateType = types.enumerator("MIGRATE_ISOLATE").map { Int($0) }
-        sections = try SectionMap(dump: dump, maxPFN: maxPFN)
+        sections = try MemoryMap(dump: dump, maxPFN: maxPFN, maxOrderPages: maxOrderPages, pageblockOrder: pageblockOrder)
         buddy = BuddyTest(dump: dump)
         names = try FlagNames(dump: dump)
         pageFlags = try PageFlagsFormat(dump: dump)
@@ -118,11 +119,11 @@ public final class PageOwnerContext: @unchecked Sendable {
         return hasHugetlb ? min(9, maxOrder) : maxOrder
     }
 
-    /// Migratetype of the pageblock holding `pfn`, from the section's pageblock flags.
+    /// Migratetype of the pageblock holding `pfn`, from the section's or zone's pageblock flags.
     func pageblockMigratetype(_ pfn: UInt64) -> Int? {
-        guard let s = sections.section(of: pfn), s.usage != 0, let flagsAt = sections.pageblockFlagsOffset else { return nil }
-        let bit = ((pfn & (sections.pagesPerSection - 1)) >> pageblockOrder) &* pageblockBits
-        guard let word = try? dump.memory.u64(s.usage &+ UInt64(flagsAt) &+ (bit / 64) &* 8) else { return nil }
+        guard let (bitmap, block) = sections.pageblockBitmap(pfn) else { return nil }
+        let bit = block &* pageblockBits
+        guard let word = try? dump.memory.u64(bitmap &+ (bit / 64) &* 8) else { return nil }
         let bits = word >> (bit % 64)
         if let isolateBit, let isolateType, isolateBit < 64, (bits >> isolateBit) & 1 != 0 { return isolateType }
         return Int(bits & 7)

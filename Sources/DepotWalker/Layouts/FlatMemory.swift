@@ -1,0 +1,45 @@
+import ELFCore
+
+extension MemoryMap {
+    /// FLATMEM: every node keeps one struct page array for its span (`node_mem_map`, the page
+    /// of node_start_pfn) and one page_ext array (`node_page_ext`, the slot of node_start_pfn
+    /// rounded down to MAX_ORDER_NR_PAGES, as lookup_page_ext indexes it); pfn_valid is
+    /// pfn < max_mapnr. The arrays are cut into MAX_ORDER_NR_PAGES pieces, each belonging to
+    /// the node holding its first pfn.
+    static func flat(dump: KernelDump, maxPFN: UInt64, maxOrderPages: UInt64, pageblockOrder: UInt64) throws -> MemoryMap {
+        let memory = dump.memory
+        let nodes = try NodeZones(dump: dump).nodes
+        guard nodes.contains(where: { $0.memMap != nil }) else {
+            throw InputError(file: dump.vmlinux.path, reason: "the kernel has neither mem_section (SPARSEMEM) nor pglist_data.node_mem_map (FLATMEM): cannot find its struct pages")
+        }
+        if let node = nodes.first(where: { $0.spannedPages > 0 && $0.memMap == 0 }) {
+            throw InputError(file: dump.vmcorePath, reason: "FLATMEM node \(node.id) spans \(node.spannedPages) pages but its node_mem_map is NULL")
+        }
+        let validEnd = try dump.address(of: "max_mapnr").map { try memory.u64($0) } ?? maxPFN
+        let shift = UInt64(maxOrderPages.trailingZeroBitCount)
+        let count64 = (min(validEnd, maxPFN) &+ maxOrderPages &- 1) >> shift
+        guard count64 <= UInt64(maxSections) else {
+            throw InputError(file: dump.vmcorePath, reason: "max_mapnr \(validEnd) implies \(count64) memory map pieces, more than vmowner allows")
+        }
+        let extSize = try dump.address(of: "page_ext_size").map { try memory.u64($0) } ?? 0
+        let pageSize = UInt64(try dump.vmlinux.types.structType("page").size)
+
+        var sections = [Section](repeating: Section(), count: Int(count64))
+        for (i, _) in sections.enumerated() {
+            let first = UInt64(i) << shift
+            guard let node = nodes.first(where: { first >= $0.startPFN && first &- $0.startPFN < $0.spannedPages }),
+                  let memMap = node.memMap, memMap != 0 else { continue }
+            var s = Section()
+            s.hasMemMap = true
+            s.isEarly = true
+            s.memMap = memMap &- node.startPFN &* pageSize
+            if let ext = node.pageExt, ext != 0 {
+                let extFirst = node.startPFN & ~(maxOrderPages &- 1)
+                s.pageExt = ext &- extFirst &* extSize
+            }
+            sections[i] = s
+        }
+        return MemoryMap(model: .flat, sectionShift: shift, sections: sections, pageblockOrder: pageblockOrder,
+                         flatZones: nodes.flatMap(\.zones), validPFNEnd: validEnd)
+    }
+}
