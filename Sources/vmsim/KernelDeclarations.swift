@@ -1,5 +1,6 @@
 // The C side of the simulated kernel: types and globals, written for vmsim from the
-// Linux 6.12 x86_64 layouts (CONFIG_SPARSEMEM_VMEMMAP, NUMA with NODES_SHIFT 6, MEMCG,
+// Linux 6.12 x86_64 layouts (by default CONFIG_SPARSEMEM_VMEMMAP and NUMA with NODES_SHIFT 6,
+// see MemoryModel.swift for the others; MEMCG,
 // PAGE_OWNER, STACKDEPOT with 64 frames, HUGETLB_PAGE, CMA, MEMORY_ISOLATION, no KASAN,
 // no LOCKDEP, no NUMA_BALANCING, no LRU_GEN). gcc compiles this with -g so that the
 // resulting vmlinux carries real DWARF for every type below.
