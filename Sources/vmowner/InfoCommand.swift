@@ -34,6 +34,8 @@ struct InfoDocument: Codable {
     let ranges: [Range]
     /// SPARSEMEM_EXTREME, SPARSEMEM or FLATMEM.
     let memory_model: String?
+    /// SPARSEMEM_VMEMMAP: struct pages in one virtual array rather than per section.
+    let vmemmap: Bool
     let page_owner_enabled: Bool
     let page_owner_record_bytes: Int?
     let page_owner_fields: [String]
@@ -49,7 +51,9 @@ struct InfoDocument: Codable {
         kernel_offset = dump.kernelOffset
         ranges = dump.physical.ranges.map { Range(start: $0.start, end: $0.end) }
         memory_bytes = dump.physical.ranges.reduce(0) { $0 &+ ($1.end &- $1.start) }
-        memory_model = (try? MemoryMap.model(of: dump))?.rawValue
+        let model = try? MemoryMap.model(of: dump)
+        memory_model = model?.rawValue
+        vmemmap = model != .flat && MemoryMap.hasVmemmap(dump)
         page_owner_enabled = try PageOwnerContext.isEnabled(dump)
         let types = dump.vmlinux.types
         // Only a kernel built with page_owner has the type; looking for it elsewhere would scan
@@ -76,7 +80,7 @@ struct InfoDocument: Codable {
         s += "KASLR offset: 0x\(String(kernel_offset, radix: 16))\n"
         s += "memory:       \(memory_bytes) bytes (\(Units.mib(memory_bytes)) MiB) in \(ranges.count) ranges\n"
         for r in ranges { s += "              0x\(String(r.start, radix: 16))-0x\(String(r.end, radix: 16))\n" }
-        if let memory_model { s += "memory model: \(memory_model)\n" }
+        if let memory_model { s += "memory model: \(memory_model)\(vmemmap ? " + SPARSEMEM_VMEMMAP" : "")\n" }
         s += "page_owner:   \(page_owner_enabled ? "enabled" : "not enabled (boot with page_owner=on)")\n"
         if let bytes = page_owner_record_bytes {
             s += "record:       struct page_owner, \(bytes) bytes: \(page_owner_fields.joined(separator: ", "))\n"

@@ -34,31 +34,43 @@ extension Simulator {
     }
 
     /// Where the struct pages live: per memory model, the pieces of mem_map (32768 pfns each,
-    /// the pfn range of one memory section) and their physical addresses.
+    /// the pfn range of one memory section).
     struct Memmap {
-        /// Virtual address of pfn 0's struct page: vmemmap, or FLATMEM's mem_map (node 0 starts at pfn 0).
-        let base: UInt64
-        /// Section-sized chunk number -> physical address of its 2 MiB of struct pages.
-        let chunks: [UInt64: UInt64]
+        struct Chunk {
+            /// Physical address of the chunk's 2 MiB of struct pages.
+            let physical: UInt64
+            /// Biased: the struct page of pfn p of this chunk is at base + p·64 (vmemmap, FLATMEM's
+            /// mem_map, or a section's own array less its first pfn).
+            let base: UInt64
+        }
+        /// Section-sized chunk number -> its struct pages.
+        let chunks: [UInt64: Chunk]
+        /// FLATMEM's mem_map: the struct page of pfn 0 (node 0 starts there).
+        var flatMemMap: UInt64 { chunks[0]?.base ?? 0 }
     }
 
     /// SPARSEMEM_VMEMMAP: one 2 MiB block of struct pages per present section, mapped into
-    /// vmemmap. FLATMEM: one physically contiguous mem_map for every pfn below max_mapnr,
+    /// vmemmap. SPARSEMEM without VMEMMAP: the same blocks in the direct map, each its section's
+    /// own array. FLATMEM: one physically contiguous mem_map for every pfn below max_mapnr,
     /// holes included, in the direct map.
     func allocateMemmap(_ sections: [UInt64]) -> Memmap {
-        var chunks: [UInt64: UInt64] = [:]
+        var chunks: [UInt64: Memmap.Chunk] = [:]
+        let bytes = MachineLayout.twoMiB
         if memoryModel.isSparse {
             for s in sections {
-                let pa = memblock.alloc(MachineLayout.twoMiB, align: MachineLayout.twoMiB)
-                pageTables.map2M(va: layout.vmemmapBase &+ s * MachineLayout.twoMiB, pa: pa)
-                chunks[s] = pa
+                let pa = memblock.alloc(bytes, align: bytes)
+                if memoryModel.hasVmemmap {
+                    pageTables.map2M(va: layout.vmemmapBase &+ s * bytes, pa: pa)
+                    chunks[s] = Memmap.Chunk(physical: pa, base: layout.vmemmapBase)
+                } else {
+                    chunks[s] = Memmap.Chunk(physical: pa, base: kmem.directMap(pa) &- s * bytes)
+                }
             }
-            return Memmap(base: layout.vmemmapBase, chunks: chunks)
+            return Memmap(chunks: chunks)
         }
-        let count = flatChunkCount
-        let pa = memblock.alloc(count * MachineLayout.twoMiB, align: MachineLayout.twoMiB)
-        for s in 0..<count { chunks[s] = pa + s * MachineLayout.twoMiB }
-        return Memmap(base: kmem.directMap(pa), chunks: chunks)
+        let pa = memblock.alloc(flatChunkCount * bytes, align: bytes)
+        for s in 0..<flatChunkCount { chunks[s] = Memmap.Chunk(physical: pa + s * bytes, base: kmem.directMap(pa)) }
+        return Memmap(chunks: chunks)
     }
 
     /// FLATMEM's arrays cover [0, max_pfn) rounded up to whole section-sized chunks (the
@@ -121,13 +133,13 @@ extension Simulator {
 
     /// The struct pages of every chunk of mem_map, generated from the pfn map when written.
     func writeMemmap(_ memmap: Memmap) {
-        let map = pfnMap!, blocks = workload.blocks, base = memmap.base, prof = profile
+        let map = pfnMap!, blocks = workload.blocks, prof = profile
         let pps = MachineLayout.pagesPerSection
         let charge: (MemcgCharge) -> UInt64 = { [unowned self] in self.memcgData($0) }
-        for (s, pa) in memmap.chunks.sorted(by: { $0.key < $1.key }) {
-            phys.addBulk(PhysicalMemory.BulkRegion(physical: pa, length: MachineLayout.twoMiB) { buf in
+        for (s, chunk) in memmap.chunks.sorted(by: { $0.key < $1.key }) {
+            phys.addBulk(PhysicalMemory.BulkRegion(physical: chunk.physical, length: MachineLayout.twoMiB) { buf in
                 map.fillStructPages(first: s * pps, count: Int(pps), buf: buf, blocks: blocks,
-                                    memcgData: charge, memmapBase: base, profile: prof)
+                                    memcgData: charge, memmapBase: chunk.base, profile: prof)
             })
         }
     }
@@ -137,7 +149,7 @@ extension Simulator {
     func writeSections(_ sections: [UInt64], memmap: Memmap, pageblockType: [UInt64: Int]) {
         let sectionSize = layouts.size("mem_section")
         var entryOf: (UInt64) -> UInt64
-        if memoryModel == .sparseExtreme {
+        if memoryModel != .sparseStatic {
             let rootsVA = kmem.directMap(memblock.alloc(4096 * 8))
             var rootPages: [UInt64: UInt64] = [:]
             for s in sections where rootPages[s / 128] == nil {
@@ -159,8 +171,9 @@ extension Simulator {
         for (n, s) in sections.enumerated() {
             let entry = entryOf(s)
             let usage = usageBase + UInt64(n) * usageSize
-            // section_mem_map holds mem_map minus the section's first pfn (here vmemmap itself).
-            kmem.writeU64(entry + layouts.offset("mem_section", "section_mem_map"), memmap.base | 0xf)   // PRESENT | HAS_MEM_MAP | ONLINE | EARLY
+            // section_mem_map holds the section's mem_map less its first pfn (with VMEMMAP,
+            // vmemmap itself), with PRESENT | HAS_MEM_MAP | ONLINE | EARLY in the low bits.
+            kmem.writeU64(entry + layouts.offset("mem_section", "section_mem_map"), memmap.chunks[s]!.base | 0xf)
             kmem.writeU64(entry + layouts.offset("mem_section", "usage"), usage)
             if let pe = pageExtSections[s] {
                 kmem.writeU64(entry + layouts.offset("mem_section", "page_ext"), pe &- pageExtSize &* (s * pps))
@@ -197,9 +210,9 @@ extension Simulator {
     /// FLATMEM: mem_map and max_mapnr, node 0's arrays, and each zone's pageblock bitmap,
     /// indexed from the zone's first pfn rounded down to a pageblock.
     func writeFlatNode(pgdat: UInt64, memmap: Memmap, zones: [(va: UInt64, start: UInt64, end: UInt64)], pageblockType: [UInt64: Int]) {
-        kmem.writeU64(sym("mem_map"), memmap.base)
+        kmem.writeU64(sym("mem_map"), memmap.flatMemMap)
         kmem.writeU64(sym("max_mapnr"), layout.maxPfn)
-        kmem.writeU64(pgdat + layouts.offset("pglist_data", "node_mem_map"), memmap.base)
+        kmem.writeU64(pgdat + layouts.offset("pglist_data", "node_mem_map"), memmap.flatMemMap)
         kmem.writeU64(pgdat + layouts.offset("pglist_data", "node_page_ext"), pageExtSections[0] ?? 0)
         let order = MachineLayout.pageblockOrder
         for z in zones where z.end > z.start {

@@ -76,7 +76,7 @@ struct ExpectedOutput {
             guard b.allocated, pfn & ((1 << UInt64(b.order)) - 1) == 0, b.handle != 0 else { pfn += 1; continue }
             var s = firstLine(b, tasks[Int(b.task)])
             let pageFlags = pfn == b.pfn ? flagLayout.translate(b.pageFlags, slab: b.isSlab) : 0
-            let flags = MachineLayout.zone(ofPfn: pfn) << PageFlag.zonesShift | pageFlags
+            let flags = PageFlag.fields(ofPfn: pfn) | pageFlags
             let pbType = sim.pageblockTypes[pfn >> 9] ?? 1
             s += "PFN \(p.hexPfn ? "0x" + String(pfn, radix: 16) : String(pfn)) type \(KernelFormat.migratetypeNames[GFP.migratetype(b.gfp)]) Block \(pfn >> 9) type \(KernelFormat.migratetypeNames[pbType]) Flags \(KernelFormat.pageFlags(flags))\n"
             s += stackText[b.handle] ?? ""

@@ -323,6 +323,11 @@ do_syscall_64 0xbe
         }
         // The entry code sits right after do_syscall_64, as in arch/x86/entry.
         list.append(contentsOf: entryCode)
+        // arch/x86/mm/init_64.c builds it only with SPARSEMEM_VMEMMAP (an __init function
+        // kallsyms still lists in the vmlinux).
+        if MemoryModel.current.hasVmemmap {
+            list.append(KernelFunction(name: "vmemmap_populate", size: 0x9c, isLocal: false, hasPrefix: true, innerLabels: []))
+        }
         return list
     }()
 

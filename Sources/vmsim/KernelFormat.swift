@@ -66,8 +66,8 @@ enum KernelFormat {
 
     static func gfp(_ mask: UInt32) -> String { flagNames(UInt64(mask), gfpNames) }
 
-    /// `Flags …` of line 2 for this kernel: node (6 bits at 58, NUMA only) and zone, no
-    /// section or lastcpupid fields. ≤5.13 prints `%#lx(` + names only + `)`; 5.14–5.15
+    /// `Flags …` of line 2 for this kernel: section (without VMEMMAP), node (NUMA) and zone
+    /// fields, no lastcpupid. ≤5.13 prints `%#lx(` + names only + `)`; 5.14–5.15
     /// `%#lx(` + names and fields + `)`; 5.16+ `%pGp` = `0x…(` + names and fields + `)`, the
     /// same text.
     static func pageFlags(_ flags: UInt64) -> String {
@@ -80,8 +80,10 @@ enum KernelFormat {
             append = true
         }
         if p.pageFlagsNamesOnly { return out + ")" }
-        let nodeField = MemoryModel.current.isNUMA ? [("node", PageFlag.nodesShift, UInt64(0x3f))] : []
-        for (name, shift, mask) in nodeField + [("zone", PageFlag.zonesShift, UInt64(3))] {
+        let fields = [("section", PageFlag.sectionsShift, PageFlag.sectionsWidth), ("node", PageFlag.nodesShift, PageFlag.nodesWidth),
+                      ("zone", PageFlag.zonesShift, UInt64(2))].filter { $0.2 > 0 }
+        for (name, shift, width) in fields {
+            let mask = (UInt64(1) << width) - 1
             if append { out += "|" }
             out += "\(name)=\((flags >> shift) & mask)"
             append = true

@@ -1,13 +1,17 @@
 import ArgumentParser
 
 /// How the simulated kernel finds a pfn's struct page, page_ext slot and pageblock flags
-/// (`--memory-model`). x86_64 kernels are built with the first; the other two are what other
-/// configurations (SPARSEMEM_STATIC, FLATMEM on small or 32-bit machines) keep, simulated on
-/// the same machine so that the reader's other memory models are tested on real bytes.
+/// (`--memory-model`). x86_64 kernels are built with the first (by default) or the second
+/// (SPARSEMEM_VMEMMAP=n); the other two are what other configurations (SPARSEMEM_STATIC,
+/// FLATMEM on small or 32-bit machines) keep, simulated on the same machine so that the
+/// reader's other memory models are tested on real bytes.
 enum MemoryModel: String, CaseIterable, ExpressibleByArgument {
     /// SPARSEMEM_EXTREME + SPARSEMEM_VMEMMAP: `struct mem_section **mem_section`, a root page
     /// per 128 sections, struct pages in vmemmap.
     case sparseExtreme = "sparse-extreme"
+    /// SPARSEMEM_EXTREME without VMEMMAP: each section's struct pages are an array in the
+    /// direct map that section_mem_map encodes, and page->flags holds the section number.
+    case sparseNoVmemmap = "sparse-no-vmemmap"
     /// SPARSEMEM without EXTREME: a static `mem_section[NR_SECTION_ROOTS][1]` array (vmemmap kept).
     case sparseStatic = "sparse-static"
     /// FLATMEM without NUMA: one `mem_map` for every pfn below max_mapnr, `contig_page_data`
@@ -19,12 +23,13 @@ enum MemoryModel: String, CaseIterable, ExpressibleByArgument {
     nonisolated(unsafe) static var current = MemoryModel.sparseExtreme
 
     var isSparse: Bool { self != .flat }
+    var hasVmemmap: Bool { self == .sparseExtreme || self == .sparseStatic }
     /// FLATMEM here means !NUMA: no node_data[], no node field in page->flags.
     var isNUMA: Bool { isSparse }
 
     /// NR_SECTION_ROOTS for SPARSEMEM: NR_MEM_SECTIONS (2^(46-27)) over SECTIONS_PER_ROOT
     /// (128 with EXTREME: a 4 KiB page of 32-byte mem_sections; 1 without).
-    var sectionRoots: UInt64 { self == .sparseExtreme ? 4096 : 1 << 19 }
+    var sectionRoots: UInt64 { self == .sparseStatic ? 1 << 19 : 4096 }
 
     /// The largest machine the model is simulated for: FLATMEM keeps mem_map and page_ext in
     /// two physically contiguous arrays taken from the first RAM range below 3 GiB.
@@ -76,7 +81,7 @@ struct mem_section {
     /// The globals that find nodes and memory maps.
     var globals: String {
         switch self {
-        case .sparseExtreme:
+        case .sparseExtreme, .sparseNoVmemmap:
             return "struct pglist_data *node_data[MAX_NUMNODES];\nstruct mem_section **mem_section;\n"
         case .sparseStatic:
             return "struct pglist_data *node_data[MAX_NUMNODES];\nstruct mem_section mem_section[\(sectionRoots)][1];\n"

@@ -74,7 +74,7 @@ final class PfnMap {
         for i in 0..<count {
             let pfn = first + UInt64(i)
             let o = i * 64
-            var flags = MachineLayout.zone(ofPfn: pfn) << PageFlag.zonesShift  // node 0 where there are nodes
+            var flags = PageFlag.fields(ofPfn: pfn)  // node 0 where there are nodes
             var mapcount: UInt32 = 0xffff_ffff
             var refcount: UInt32 = 0
             let k = kind[Int(pfn)]

@@ -21,9 +21,9 @@ extension Simulator {
             symbol("contig_page_data")
         }
         if memoryModel.isSparse {
-            if profile.version >= 608 { line("SYMBOL(vmemmap)=\(hex(layout.vmemmapBase))") }
+            if profile.version >= 608 && memoryModel.hasVmemmap { line("SYMBOL(vmemmap)=\(hex(layout.vmemmapBase))") }
             // SYMBOL_ARRAY: the pointer's value with EXTREME, the static array's address without.
-            let table = memoryModel == .sparseExtreme ? kmemRead(sym("mem_section")) : sym("mem_section")
+            let table = memoryModel == .sparseStatic ? sym("mem_section") : kmemRead(sym("mem_section"))
             line("SYMBOL(mem_section)=\(hex(table))")
             line("LENGTH(mem_section)=\(memoryModel.sectionRoots)")
             line("SIZE(mem_section)=\(L.size("mem_section"))")

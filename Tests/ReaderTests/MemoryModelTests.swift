@@ -8,7 +8,7 @@ import Testing
 /// (node_mem_map / node_page_ext, pageblock flags per zone). 768M machines have section 3
 /// (384M–512M) missing: a hole SPARSEMEM has no mem_map for and FLATMEM does.
 @Suite struct MemoryModelTests {
-    static let models = ["sparse-extreme", "sparse-static", "flat"]
+    static let models = ["sparse-extreme", "sparse-no-vmemmap", "sparse-static", "flat"]
     static let cases: [(String, String, Int)] = models.flatMap { m in [(m, "6.12", 31), (m, "5.4", 32), (m, "6.19", 33)] }
 
     static func dump(_ model: String, kernel: String = "6.12", seed: Int = 31) throws -> URL {
@@ -49,7 +49,8 @@ import Testing
 
     /// info names the model the kernel was built with, as its DWARF shows it.
     @Test func infoNamesTheModel() throws {
-        for (model, name) in zip(Self.models, ["SPARSEMEM_EXTREME", "SPARSEMEM", "FLATMEM"]) {
+        let names = ["SPARSEMEM_EXTREME + SPARSEMEM_VMEMMAP", "SPARSEMEM_EXTREME", "SPARSEMEM + SPARSEMEM_VMEMMAP", "FLATMEM"]
+        for (model, name) in zip(Self.models, names) {
             let dir = try Self.dump(model)
             let r = try Tools.vmowner("info", dir.file("vmlinux"), dir.file("vmcore"))
             #expect(r.status == 0, "\(r.stderr)")
@@ -75,6 +76,7 @@ import Testing
             blockTotals[model] = try Self.blockTotal(f.stdout)
         }
         #expect(blockTotals["sparse-extreme"] == blockTotals["sparse-static"])
+        #expect(blockTotals["sparse-extreme"] == blockTotals["sparse-no-vmemmap"])
         // 32768 pfns of the missing section are 64 pageblocks.
         #expect(blockTotals["flat"] == (blockTotals["sparse-extreme"] ?? 0) + 64, "\(blockTotals)")
     }

@@ -94,7 +94,7 @@ import Testing
     /// which makedumpfile 1.7.2 keeps as zero pages (it finds no folio order in VMCOREINFO).
     /// makedumpfile finds the struct pages its own way in each memory model (mem_section roots,
     /// the static mem_section array, FLATMEM's mem_map), so agreeing checks all three.
-    @Test(arguments: ["sparse-extreme", "sparse-static", "flat"])
+    @Test(arguments: ["sparse-extreme", "sparse-no-vmemmap", "sparse-static", "flat"])
     func excludeAgreesWithMakedumpfileLevel31(model: String) throws {
         let full = try FormatsTests.dump("kdump-zlib", model: model).appendingPathComponent("vmcore")
         let theirs = try KdumpFile(FormatsTests.makedumpfile(["-c", "-d", "31"], input: full, name: "d31-\(model)"))

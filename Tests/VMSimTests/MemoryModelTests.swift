@@ -61,3 +61,21 @@ import Testing
         #expect(sparse.contains("(node=0|zone=1)") || sparse.contains("|node=0|zone=1)"))
     }
 }
+
+/// SPARSEMEM without VMEMMAP: section_mem_map points into the direct map (each section's own
+/// array, less its first pfn), and page->flags carries the section number.
+@Suite struct NoVmemmapDumpTests {
+    @Test func sectionsHaveTheirOwnArrays() throws {
+        let dir = try SimTools.dump(seed: 4, memory: "768M", ["--memory-model", "sparse-no-vmemmap"])
+        let info = try vmcoreinfo(dir.appendingPathComponent("vmcore"))
+        #expect(info["SYMBOL(vmemmap)"] == nil)
+        let nm = try SimTools.run("nm", [dir.file("vmlinux")])
+        #expect(!nm.text.contains(" vmemmap_populate\n"))
+        let text = try String(contentsOf: dir.appendingPathComponent("expected/page_owner.txt"), encoding: .utf8)
+        // pfns of section 5 (640M-768M) print section=5 before node and zone.
+        #expect(text.contains("|section=5|node=0|zone=1)") || text.contains("(section=5|node=0|zone=1)"))
+        #expect(!text.contains("section=3|"))   // section 3 is the missing one
+        let sparse = try SimTools.dump(seed: 4, memory: "64M")
+        #expect(try SimTools.run("nm", [sparse.file("vmlinux")]).text.contains(" vmemmap_populate\n"))
+    }
+}

@@ -23,8 +23,8 @@ public struct PageFlagsFormat: Sendable {
         }
         pageFlagsMask = (UInt64(1) << nrPageFlags) - 1
 
-        // SPARSEMEM_VMEMMAP (x86_64) keeps no section number in page->flags.
-        let sectionsWidth: UInt64 = 0
+        // Only SPARSEMEM without VMEMMAP keeps the section number in page->flags.
+        let sectionsWidth = try MemoryMap.sectionsWidth(dump)
         let maxZones = UInt64(types.enumerator("__MAX_NR_ZONES") ?? 4)
         let zonesWidth: UInt64 = maxZones <= 1 ? 0 : maxZones <= 2 ? 1 : maxZones <= 4 ? 2 : 3
         // NODES_SHIFT: MAX_NUMNODES = LENGTH(node_data) on x86_64 NUMA kernels; none without NUMA.

@@ -64,6 +64,24 @@ public struct MemoryMap: Sendable {
         }
     }
 
+    /// SPARSEMEM_VMEMMAP: VMCOREINFO names `vmemmap` from 6.8; before, the x86_64 function
+    /// that populates it exists only with it.
+    public static func hasVmemmap(_ dump: KernelDump) -> Bool {
+        dump.info.symbol("vmemmap") != nil || dump.vmlinux.symbols.address(of: "vmemmap_populate") != nil
+    }
+
+    /// SECTIONS_WIDTH of page->flags: SPARSEMEM without VMEMMAP keeps the section number there
+    /// (page_to_pfn needs it), MAX_PHYSMEM_BITS − SECTION_SIZE_BITS wide.
+    public static func sectionsWidth(_ dump: KernelDump) throws -> UInt64 {
+        guard try model(of: dump) != .flat, !hasVmemmap(dump) else { return 0 }
+        let physBits = dump.info.number("MAX_PHYSMEM_BITS") ?? 46
+        let sectionBits = dump.info.number("SECTION_SIZE_BITS") ?? 27
+        guard sectionBits > 0, physBits > sectionBits, physBits <= 64 else {
+            throw InputError(file: dump.vmcorePath, reason: "implausible MAX_PHYSMEM_BITS \(physBits) for SECTION_SIZE_BITS \(sectionBits)")
+        }
+        return UInt64(physBits - sectionBits)
+    }
+
     /// SPARSEMEM when the kernel has `mem_section` (EXTREME when it is a pointer to root
     /// pages, not an array), FLATMEM otherwise.
     public static func model(of dump: KernelDump) throws -> Model {
