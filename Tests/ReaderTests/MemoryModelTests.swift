@@ -27,26 +27,6 @@ import Testing
         }
     }
 
-    /// `pfn` reads every page of every block the simulator recorded, through the model's maps.
-    @Test(arguments: models)
-    func everyRecordedPFN(model: String) throws {
-        let dir = try Self.dump(model)
-        let truth = try Truth(dir)
-        let context = try PageOwnerContext(dump: KernelDump(vmlinuxPath: dir.file("vmlinux"), vmcorePath: dir.file("vmcore")))
-        var checked = 0
-        for block in truth.blocks {
-            for pfn in block.pfn..<(block.pfn + (1 << block.order)) {
-                guard case .record(let r, _) = PageQuery.lookup(pfn, context: context) else {
-                    Issue.record("\(model) pfn \(pfn): no record")
-                    return
-                }
-                #expect(r.allocated == block.allocated && r.handle == block.handle && r.order == block.order, "\(model) pfn \(pfn)")
-                checked += 1
-            }
-        }
-        #expect(checked > 10_000)
-    }
-
     /// info names the model the kernel was built with, as its DWARF shows it.
     @Test func infoNamesTheModel() throws {
         let names = ["SPARSEMEM_EXTREME + SPARSEMEM_VMEMMAP", "SPARSEMEM_EXTREME", "SPARSEMEM + SPARSEMEM_VMEMMAP", "FLATMEM"]

@@ -3,11 +3,15 @@ import ELFCore
 import Foundation
 import Testing
 
-/// `vmowner pfn` agrees with the simulator's truth for every pfn of every block it records.
+/// `vmowner pfn` agrees with the simulator's truth for every pfn of every block it records,
+/// in every memory model (each finds struct pages and page_ext slots its own way).
 @Suite struct PageQueryTests {
-    @Test(arguments: [(1, "64M"), (3, "1G")])
-    func everyRecordedPFN(seed: Int, memory: String) throws {
-        let dir = try SimulatedDumps.dump(seed: seed, memory: memory)
+    static let machines: [(seed: Int, memory: String, model: String?)] =
+        [(1, "64M", nil), (3, "1G", nil)] + MemoryModelTests.models.map { (31, "768M", $0) }
+
+    @Test(arguments: machines)
+    func everyRecordedPFN(seed: Int, memory: String, model: String?) throws {
+        let dir = try model.map { try MemoryModelTests.dump($0, seed: seed) } ?? SimulatedDumps.dump(seed: seed, memory: memory)
         let truth = try Truth(dir)
         let context = try PageOwnerContext(dump: KernelDump(vmlinuxPath: dir.file("vmlinux"), vmcorePath: dir.file("vmcore")))
         #expect(truth.blocks.contains { $0.allocated })
