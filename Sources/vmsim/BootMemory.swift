@@ -148,7 +148,7 @@ extension Simulator {
     /// and their usage maps with the pageblock flags.
     func writeSections(_ sections: [UInt64], memmap: Memmap, pageblockType: [UInt64: Int]) {
         let sectionSize = layouts.size("mem_section")
-        var entryOf: (UInt64) -> UInt64
+        let entryOf: (UInt64) -> UInt64
         if memoryModel != .sparseStatic {
             let rootsVA = kmem.directMap(memblock.alloc(4096 * 8))
             var rootPages: [UInt64: UInt64] = [:]
