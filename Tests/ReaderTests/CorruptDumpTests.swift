@@ -17,9 +17,12 @@ import Testing
         }
     }
 
-    @Test(arguments: ["6.12", "5.4", "6.19-swap"])
-    func randomDamageNeverTraps(kernel: String) throws {
-        let dir = try SimulatedDumps.dump(seed: 21, memory: "64M", ["--kernel", kernel])
+    static let dumps: [(kernel: String, model: String?)] = [("6.12", nil), ("5.4", nil), ("6.19-swap", nil),
+                                                             ("6.12", "flat"), ("6.12", "sparse-no-vmemmap")]
+
+    @Test(arguments: dumps)
+    func randomDamageNeverTraps(kernel: String, model: String?) throws {
+        let dir = try SimulatedDumps.dump(seed: 21, memory: "64M", ["--kernel", kernel] + (model.map { ["--memory-model", $0] } ?? []))
         let original = try Data(contentsOf: URL(fileURLWithPath: dir.file("vmcore")))
         // Pages that hold anything: where the kernel's data is.
         var pages: [Int] = []
@@ -29,8 +32,9 @@ import Testing
             }
         }
         try #require(pages.count > 100)
-        var random = Random(state: kernel.utf8.reduce(UInt64(0x5eed)) { $0 &* 31 &+ UInt64($1) })
-        let damaged = SimulatedDumps.root.appendingPathComponent("damaged-\(kernel)-\(UUID().uuidString)")
+        let name = kernel + (model ?? "")
+        var random = Random(state: name.utf8.reduce(UInt64(0x5eed)) { $0 &* 31 &+ UInt64($1) })
+        let damaged = SimulatedDumps.root.appendingPathComponent("damaged-\(name)-\(UUID().uuidString)")
         for round in 0..<12 {
             var bytes = original
             for _ in 0..<(1 << (round % 4 * 2)) {
