@@ -53,6 +53,10 @@ struct ExpectedOutput {
             try writeStacks(dir, stackText: stackText)
             if sim.profile.swapPageOwner { try SwapPageOwnerWriter(sim: sim).writeExpected(dir, stackText: stackText) }
         }
+        if let tags = sim.allocTags {
+            try tags.allocinfoText(version: sim.profile.allocInfoVersion, printsInaccurate: sim.profile.printsInaccurateTags)
+                .write(to: dir.appendingPathComponent("allocinfo.txt"), atomically: true, encoding: .utf8)
+        }
         try writeTruth(dir.appendingPathComponent("truth.json"), frames: frames)
     }
 

@@ -11,6 +11,9 @@ enum ImageBuilder {
     }
 
     static func linkerScript() -> String {
+        // CODETAG_SECTIONS of include/asm-generic/vmlinux.lds.h: the tags inside .data.
+        let codetags = KernelProfile.current.allocProfiling
+            ? "    . = ALIGN(8);\n    __start_alloc_tags = .;\n    KEEP(*(alloc_tags))\n    __stop_alloc_tags = .;\n" : ""
         return """
         OUTPUT_FORMAT("elf64-x86-64")
         OUTPUT_ARCH(i386:x86-64)
@@ -40,7 +43,7 @@ enum ImageBuilder {
           .data : AT(ADDR(.data) - 0x\(String(startKernelMap, radix: 16))) {
             _sdata = .;
             *(.data .data.*)
-            _edata = .;
+        \(codetags)    _edata = .;
           }
           . = ALIGN(0x1000);
           .bss : AT(ADDR(.bss) - 0x\(String(startKernelMap, radix: 16))) {

@@ -61,6 +61,14 @@ struct KernelProfile: Equatable {
     /// page->flags is memdesc_flags_t (6.18+).
     var memdescFlags: Bool { version >= 618 }
 
+    // MARK: memory allocation profiling
+
+    /// CONFIG_MEM_ALLOC_PROFILING (6.10+): allocation tags and /proc/allocinfo.
+    var allocProfiling: Bool { version >= 610 }
+    /// /proc/allocinfo's header version: 2.0 from 6.18, which marks inaccurate tags.
+    var allocInfoVersion: String { version >= 618 ? "2.0" : "1.0" }
+    var printsInaccurateTags: Bool { version >= 618 }
+
     // MARK: stack depot
 
     enum RecordLayout { case nextChain, hashList }

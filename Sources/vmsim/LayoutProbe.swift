@@ -35,6 +35,7 @@ struct Layouts {
             off("struct stack", "stack_record", "stack"); off("struct stack", "next", "stack")
         }
         if p.swapPageOwner { q += SwapPageOwnerDeclarations.layoutQueries }
+        if p.allocProfiling { q += AllocTagDeclarations.layoutQueries }
         size("struct pglist_data", "pglist_data")
         for f in ["node_zones", "nr_zones", "node_start_pfn", "node_present_pages", "node_spanned_pages", "node_id"] {
             off("struct pglist_data", f, "pglist_data")

@@ -177,7 +177,9 @@ extension KernelDeclarations {
 
             """
         }
+        if XArrayDeclarations.needed { s += XArrayDeclarations.types }
         if P.swapPageOwner { s += SwapPageOwnerDeclarations.types }
+        if P.allocProfiling { s += AllocTagDeclarations.types }
         return s
     }
 
@@ -197,6 +199,7 @@ extension KernelDeclarations {
             s += "static struct stack *stack_list __used;\nstatic unsigned long \(P.threshold) __used;\n"
         }
         if P.swapPageOwner { s += SwapPageOwnerDeclarations.globals }
+        if P.allocProfiling { s += AllocTagDeclarations.globals }
         return s
     }
 

@@ -32,6 +32,8 @@ final class Simulator {
     var untrackedRanges: [(UInt64, UInt64)] = []
     var crashTime: UInt64 = 0
     var pageblockTypes: [UInt64: Int] = [:]
+    /// The allocation tags and their counters (profiles with memory allocation profiling).
+    var allocTags: AllocTagModel?
     /// How the vmcore is written (--format, --exclude).
     var format: VMCoreFormat = .elf
     var exclude = false
@@ -95,6 +97,10 @@ final class Simulator {
         workload = Workload(allocator: allocator, symbols: symbols, kmem: kmem,
                             totalPages: layout.ram.reduce(0) { $0 + ($1.end - $1.start) / 4096 }, seed: seed)
         workload.run()
+        if profile.allocProfiling {
+            allocTags = AllocTagModel(profile: profile, seed: seed, cpus: percpu.count, ramBytes: memoryBytes,
+                                      brdPages: workload.brdPagesAllocated, shmemPages: workload.shmemPagesAllocated)
+        }
         buildMemcg()
         pfnMap = PfnMap(layout: layout, reserved: memblock.reserved, untracked: untrackedRanges + workload.untracked,
                         blocks: workload.blocks)
@@ -109,6 +115,7 @@ final class Simulator {
             writeDepot(stackTable: stackTable)
         }
         writeModule()
+        writeAllocTags(percpu: percpu)
         writeGlobals(stackTable: stackTable, percpu: percpu, memmap: memmap)
         pageTables.write(to: phys)
 

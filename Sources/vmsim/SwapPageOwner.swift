@@ -38,31 +38,6 @@ enum SwapPageOwnerDeclarations {
     static let types = """
 
     /* ---- swap_page_owner (RFC model, see vmsim SwapPageOwner.swift) ---- */
-    #define XA_CHUNK_SHIFT 6
-    #define XA_CHUNK_SIZE (1UL << XA_CHUNK_SHIFT)
-    #define XA_MAX_MARKS 3
-    struct xarray {
-    	spinlock_t xa_lock;
-    	gfp_t xa_flags;
-    	void *xa_head;
-    };
-    struct xa_node {
-    	unsigned char shift;
-    	unsigned char offset;
-    	unsigned char count;
-    	unsigned char nr_values;
-    	struct xa_node *parent;
-    	struct xarray *array;
-    	union {
-    		struct list_head private_list;
-    		struct callback_head callback_head;
-    	};
-    	void *slots[XA_CHUNK_SIZE];
-    	union {
-    		unsigned long tags[XA_MAX_MARKS][1];
-    		unsigned long marks[XA_MAX_MARKS][1];
-    	};
-    };
     typedef struct { unsigned long val; } swp_entry_t;
     struct swap_page_owner {
     	depot_stack_handle_t handle;

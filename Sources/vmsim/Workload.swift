@@ -14,6 +14,9 @@ final class Workload {
     private(set) var now: UInt64 = 0
     /// Pages vmalloc'd by modprobe for the module's memory.
     private(set) var moduleBlocks: [Int] = []
+    /// Pages brd and the tmpfs `dd` allocated, which their allocation tags count.
+    private(set) var brdPagesAllocated = 0
+    private(set) var shmemPagesAllocated = 0
     /// 6.19-swap: what went to swap and came back (SwapPageOwner.swift).
     private(set) var swap: SwapPageOwnerModel?
 
@@ -216,7 +219,7 @@ final class Workload {
                 alloc(ddRam, CallChains.slabXarrayBrd, order: 0, gfp: GFP.noio | GFP.nowarn | GFP.noretry | GFP.comp,
                       memcg: .slabObjExts, slab: true)
             }
-            alloc(ddRam, CallChains.brdPage, order: 0, gfp: GFP.noio | GFP.zero | GFP.highmem)
+            if alloc(ddRam, CallChains.brdPage, order: 0, gfp: GFP.noio | GFP.zero | GFP.highmem) != nil { brdPagesAllocated += 1 }
         }
         for _ in 0..<scaled(64, min: 16) {
             alloc(ddRam, CallChains.blkdevPageCache, order: 0, gfp: GFP.user | GFP.comp,
@@ -311,6 +314,8 @@ final class Workload {
                 ddBlocks.append(b)
             }
         }
+
+        shmemPagesAllocated = ddBlocks.count
 
         // The database fills most of the remaining memory: THPs, anon pages, page cache.
         now = 9_000_000_000 + rng.below(500_000_000)
