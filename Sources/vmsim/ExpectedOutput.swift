@@ -3,7 +3,8 @@ import Foundation
 /// What the live kernel would have printed, from the simulator's own model: page_owner (the
 /// profile's formats), show_stacks (6.9+ kernels, from stack_list and refcounts), show_handles
 /// and show_stacks_handles (6.19 formats on every profile; counted from the pages before 6.9,
-/// as the reader must), the swap files of 6.19-swap, and truth.json.
+/// as the reader must), the swap files of 6.19-swap, /proc/pagetypeinfo's pageblock tables,
+/// /proc/allocinfo (6.10+) and truth.json.
 struct ExpectedOutput {
     let sim: Simulator
 
@@ -52,6 +53,8 @@ struct ExpectedOutput {
             try writePageOwner(dir.appendingPathComponent("page_owner.txt"), stackText: stackText)
             try writeStacks(dir, stackText: stackText)
             if sim.profile.swapPageOwner { try SwapPageOwnerWriter(sim: sim).writeExpected(dir, stackText: stackText) }
+            try ExpectedPageblocks(sim: sim).text()
+                .write(to: dir.appendingPathComponent("pagetypeinfo_pageblocks.txt"), atomically: true, encoding: .utf8)
         }
         if let tags = sim.allocTags {
             try tags.allocinfoText(version: sim.profile.allocInfoVersion, printsInaccurate: sim.profile.printsInaccurateTags)

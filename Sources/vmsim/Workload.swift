@@ -343,7 +343,24 @@ final class Workload {
                 }
             }
             if i % 97 == 0 { allocator.skip(migratetype: 1, pages: 1 + rng.below(5)) }
+            // Memory is tight: the unmovable and reclaimable free lists run dry and
+            // __rmqueue_fallback takes pages from the movable block being filled, with too few
+            // free pages to claim it. The block stays movable and becomes mixed.
+            if i % 13 == 5 && rng.chance(50) {
+                if rng.chance(50) {
+                    alloc(kworker, CallChains.netRx, order: 0, gfp: GFP.nowait | GFP.comp | GFP.nomemalloc, mt: 1)
+                } else {
+                    alloc(systemd, CallChains.slabDentry, order: 0, gfp: GFP.kernel | GFP.nowarn | GFP.noretry | GFP.comp | GFP.reclaimable,
+                          memcg: .slabObjExts, slab: true, mt: 1)
+                }
+            }
             i += 1
+        }
+        // And the other way round: page cache that found free pages only in the current
+        // unmovable and reclaimable blocks.
+        for k in 0..<(2 + Int(rng.below(3))) {
+            alloc(postgres, CallChains.pageCacheRead, order: 0, gfp: GFP.highuserMovable | GFP.noretry | GFP.nowarn | GFP.comp,
+                  flags: PageFlag.referenced | PageFlag.uptodate | PageFlag.lru, memcg: .memcg(postgresCg), mt: k % 2 == 0 ? 0 : 2)
         }
 
         // kcompactd migrates a few movable pages: the new page inherits the owner and gets
