@@ -12,7 +12,11 @@ public struct PageFlagsFormat: Sendable {
     }
 
     let pageFlagsMask: UInt64
+    /// The fields %pGp prints (none before 5.14).
     let fields: [FieldSpec]
+    /// Where the section, node, zone and last-cpupid numbers sit in page->flags, on every
+    /// kernel (page_zone needs them whether or not %pGp prints them).
+    let layout: [FieldSpec]
 
     init(dump: KernelDump) throws {
         let types = dump.vmlinux.types
@@ -46,12 +50,13 @@ public struct PageFlagsFormat: Sendable {
         // The section/node/zone fields are printed from 5.14, where vsprintf gained its field
         // table `pff`; struct page_owner gained free_ts_nsec at 5.13, the closest layout sign.
         let printsFields = types.hasVariable("pff") || (try? types.structType("page_owner", near: "page_owner_ops"))?.memberIfPresent("free_ts_nsec") != nil
-        fields = !printsFields ? [] : [
+        layout = [
             FieldSpec(name: "section", shift: sectionsOff, width: sectionsWidth, hex: false),
             FieldSpec(name: "node", shift: nodesOff, width: nodesWidth, hex: false),
             FieldSpec(name: "zone", shift: zonesOff, width: zonesWidth, hex: false),
             FieldSpec(name: "lastcpupid", shift: lastCpupidOff, width: lastCpupidWidth, hex: true),
         ].filter { $0.width > 0 }
+        fields = printsFields ? layout : []
     }
 
     func append(_ flags: UInt64, names: [FlagNames.Entry], into out: inout [UInt8]) {

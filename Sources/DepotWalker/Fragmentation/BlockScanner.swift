@@ -30,7 +30,7 @@ struct BlockScanner {
         }
         reservedBit = UInt64(1) << UInt64(reserved)
         func field(_ name: String) -> (UInt64, UInt64) {
-            guard let f = context.pageFlags.fields.first(where: { $0.name == name }) else { return (0, 0) }
+            guard let f = context.pageFlags.layout.first(where: { $0.name == name }) else { return (0, 0) }
             return (f.shift, (UInt64(1) << f.width) &- 1)
         }
         zoneField = field("zone")
