@@ -32,6 +32,12 @@ import Testing
         }
         try Self.expectSame(["stacks", "--handles"] + files, expected.appendingPathComponent("show_handles.txt"), "\(kernel) show_handles")
         try Self.expectSame(["stacks", "--with-handles"] + files, expected.appendingPathComponent("show_stacks_handles.txt"), "\(kernel) show_stacks_handles")
+        try Self.expectSame(["fragmentation"] + files, expected.appendingPathComponent("pagetypeinfo_pageblocks.txt"), "\(kernel) pagetypeinfo")
+        let allocinfo = expected.appendingPathComponent("allocinfo.txt")
+        #expect(FileManager.default.fileExists(atPath: allocinfo.path) == ["6.12", "6.19", "6.19-swap"].contains(kernel))
+        if FileManager.default.fileExists(atPath: allocinfo.path) {
+            try Self.expectSame(["allocinfo"] + files, allocinfo, "\(kernel) allocinfo")
+        }
         if kernel.hasSuffix("-swap") {
             try Self.expectSame(["swap"] + files, expected.appendingPathComponent("swap_page_owner.txt"), "swap_page_owner")
             try Self.expectSame(["stacks", "--swap"] + files, expected.appendingPathComponent("show_stacks_swap.txt"), "show_stacks --swap")

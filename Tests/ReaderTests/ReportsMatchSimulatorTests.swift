@@ -29,6 +29,31 @@ import Testing
         }
     }
 
+    /// /proc/allocinfo: the image's tags, then brd's, per-CPU counters summed.
+    @Test(arguments: machines)
+    func allocInfo(seed: Int, memory: String) throws {
+        let dir = try SimulatedDumps.dump(seed: seed, memory: memory)
+        let result = try Tools.vmowner("allocinfo", dir.file("vmlinux"), dir.file("vmcore"))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.isEmpty, "\(result.stderr)")
+        let expected = try String(contentsOfFile: dir.file("expected/allocinfo.txt"), encoding: .utf8)
+        #expect(expected.contains(" [brd] func:brd_insert_page \n"))
+        #expect(result.text == expected, "\(firstDifference(result.text, expected) ?? "")")
+    }
+
+    /// /proc/pagetypeinfo's pageblock tables, with mixed blocks on every machine.
+    @Test(arguments: machines)
+    func pageblockTables(seed: Int, memory: String) throws {
+        let dir = try SimulatedDumps.dump(seed: seed, memory: memory)
+        let result = try Tools.vmowner("fragmentation", dir.file("vmlinux"), dir.file("vmcore"))
+        #expect(result.status == 0, "\(result.stderr)")
+        let expected = try String(contentsOfFile: dir.file("expected/pagetypeinfo_pageblocks.txt"), encoding: .utf8)
+        #expect(result.text == expected, "\(firstDifference(result.text, expected) ?? "")")
+        let mixedRows = result.text.components(separatedBy: "Number of mixed blocks").last?.split(separator: "\n").dropFirst() ?? []
+        let mixed = mixedRows.flatMap { $0.split(separator: " ").dropFirst(4).compactMap { Int($0) } }.reduce(0, +)
+        #expect(mixed > 0, "no mixed pageblock")
+    }
+
     /// `count_threshold`: only stacks with at least N pages, N taken between the counts the
     /// simulated kernel's show_stacks lists.
     @Test func stacksThreshold() throws {
