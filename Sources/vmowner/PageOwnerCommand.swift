@@ -13,7 +13,10 @@ struct PageOwner: ParsableCommand {
         try runReporting(files.vmcore) {
             let context = try files.openPageOwner()
             let warnings = PageOwnerText(context: context).write(to: StandardOutput.shared)
-            if warnings > 0 { Diagnostics.warn("\(warnings) pages or stacks could not be read from \(files.vmcore); the report is partial") }
+            if warnings.unreadable > 0 { Diagnostics.warn("\(warnings.unreadable) pages or stacks could not be read from \(files.vmcore); the report is partial") }
+            if warnings.memcgUnreadable > 0 {
+                Diagnostics.warn("\(warnings.memcgUnreadable) records are printed without their memcg line: the memory cgroup they were charged to is not in \(files.vmcore)")
+            }
             Diagnostics.warnAboutSymbols(context.symbolizer, vmcore: files.vmcore)
         }
     }

@@ -37,7 +37,10 @@ import Testing
 
     /// -d 31 drops zero, cache, user and free pages. page_owner's records live in kernel
     /// memory, so what is printed must be records of the ELF text; where anything the report
-    /// needed was dropped the text shrinks and a warning counts the pages.
+    /// needed was dropped the text shrinks and a warning counts the pages. makedumpfile 1.7.2
+    /// also drops some slab pages 6.12 still used (seen: the kernfs_node cache holding the
+    /// memcg's name): a record whose memcg cannot be read is printed without its memcg line,
+    /// and a second warning counts those.
     @Test(arguments: RealKernelTests.versions)
     func filteredDumpsPrintASubset(version: String) throws {
         let set = try ConvertedDumps.make(version)
@@ -61,20 +64,32 @@ import Testing
             let ours = PageOwnerRecords(result.text)
             #expect(ours.records.count > 10_000)
             let foreign = ours.records.filter { elf.records[$0.key] != $0.value }
-            #expect(foreign.isEmpty, "\(path): \(foreign.count) records not in the ELF text, e.g. \(foreign.first?.value ?? "")")
+            let withoutMemcg = foreign.filter { elf.records[$0.key].map { Self.droppingMemcgLines(String($0)) } == String($0.value) }
+            let other = foreign.filter { withoutMemcg[$0.key] == nil }
+            #expect(other.isEmpty, "\(path): \(other.count) records not in the ELF text, e.g. \(other.first?.value.prefix(600) ?? "")")
+            #expect(withoutMemcg.count == Self.warnedCount(result.stderr, "without their memcg line") ?? 0,
+                    "\(path): \(withoutMemcg.count) records lack their memcg line: \(result.stderr)")
             let warned = Self.unreadableCount(result.stderr)
             if ours.records.count < elf.records.count {
                 #expect((warned ?? 0) > 0, "\(path): \(elf.records.count - ours.records.count) records missing but no warning: \(result.stderr)")
             }
             if let warned { #expect(warned > 0) }
-            print("real \(version) \(conversion.name) -d 31: \(ours.records.count) of \(elf.records.count) records, \(warned ?? 0) unreadable pages warned, \(excluded) of \(excluded + read) sampled pages excluded")
+            print("real \(version) \(conversion.name) -d 31: \(ours.records.count) of \(elf.records.count) records (\(withoutMemcg.count) without their memcg line), \(warned ?? 0) unreadable pages warned, \(excluded) of \(excluded + read) sampled pages excluded")
         }
     }
 
     /// The count in "vmowner: warning: N pages or stacks could not be read from ...".
-    static func unreadableCount(_ stderr: String) -> Int? {
-        guard let line = stderr.split(separator: "\n").first(where: { $0.contains("could not be read") }) else { return nil }
+    static func unreadableCount(_ stderr: String) -> Int? { warnedCount(stderr, "could not be read") }
+
+    /// The number in the warning line that contains `phrase`.
+    static func warnedCount(_ stderr: String, _ phrase: String) -> Int? {
+        guard let line = stderr.split(separator: "\n").first(where: { $0.contains(phrase) }) else { return nil }
         return line.split(separator: " ").lazy.compactMap { Int($0) }.first
+    }
+
+    /// A page_owner record as printed when its memcg could not be read.
+    static func droppingMemcgLines(_ record: String) -> String {
+        record.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("Charged ") }.joined(separator: "\n")
     }
 }
 

@@ -36,12 +36,19 @@ public struct PageOwnerText {
         stacks = StackText(context: context)
     }
 
-    /// Writes the whole report; returns how many pages or stacks could not be read.
-    public func write(to sink: TextSink) -> Int {
-        var warnings = 0
+    /// What the report could not read: pages or stacks (records left out or cut short), and
+    /// records printed without their memcg lines because the memcg was not in the dump.
+    public struct Warnings {
+        public var unreadable = 0
+        public var memcgUnreadable = 0
+    }
+
+    /// Writes the whole report; returns what could not be read.
+    public func write(to sink: TextSink) -> Warnings {
+        var warnings = Warnings()
         let context = self.context
         let buffers = BufferPool()
-        ParallelWalk.run(context: context, work: { range -> (text: [UInt8], unreadable: Int) in
+        ParallelWalk.run(context: context, work: { range -> (text: [UInt8], unreadable: Int, memcgUnreadable: Int) in
             var walker = PageWalker(context: context)
             defer { walker.release() }
             var out = buffers.take()
@@ -55,13 +62,15 @@ public struct PageOwnerText {
                 guard handle != 0 else { return }
                 appendRecord(pfn: pfn, order: order, handle: handle, page: page, record: r, cache: &cache, into: &out)
             }
-            return (out, walker.unreadable)
+            return (out, walker.unreadable, cache.memcgUnreadable)
         }, consume: { result in
             result.text.withUnsafeBytes { sink.write($0) }
-            warnings += result.unreadable
+            warnings.unreadable += result.unreadable
+            warnings.memcgUnreadable += result.memcgUnreadable
             buffers.give(result.text)
         })
-        return warnings + stacks.failures.count
+        warnings.unreadable += stacks.failures.count
+        return warnings
     }
 
     /// What one walker thread has already rendered: the same gfp masks, page flags, stacks,
@@ -70,7 +79,9 @@ public struct PageOwnerText {
         var gfp: [UInt64: [UInt8]] = [:]
         var flags: [UInt64: [UInt8]] = [:]
         var stacks: [UInt32: [UInt8]] = [:]
-        var memcg: [UInt64: [UInt8]] = [:]
+        /// memcg_data -> its lines, nil when the memcg could not be read.
+        var memcg: [UInt64: [UInt8]?] = [:]
+        var memcgUnreadable = 0
         var block: UInt64 = .max
         var blockType = 0
     }
@@ -167,13 +178,14 @@ public struct PageOwnerText {
         if printsMemcg, let memcg = c.memcg, let field = c.page.memcgData {
             let data = field.unsigned(page)
             if data != 0 {
-                if let text = cache.memcg[data] {
+                if cache.memcg[data] == nil {
+                    var text: [UInt8] = []
+                    cache.memcg[data] = (try? memcg.lines(memcgData: data, into: &text)) == nil ? .some(nil) : text
+                }
+                if let text = cache.memcg[data] ?? nil {
                     out.append(contentsOf: text)
                 } else {
-                    var text: [UInt8] = []
-                    try? memcg.lines(memcgData: data, into: &text)
-                    cache.memcg[data] = text
-                    out.append(contentsOf: text)
+                    cache.memcgUnreadable += 1
                 }
             }
         }
