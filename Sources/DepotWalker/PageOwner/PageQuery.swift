@@ -122,7 +122,15 @@ public enum PageQuery {
             let name = r.lastMigrateReason >= 0 && r.lastMigrateReason < Int64(reasons.count) ? reasons[Int(r.lastMigrateReason)] : ""
             out.append(contentsOf: "page has been migrated, last migrate reason: \(name)\n".utf8)
         }
-        if let memcg = c.memcg { try? memcg.lines(memcgData: r.memcgData, into: &out) }
+        if let memcg = c.memcg {
+            var lines: [UInt8] = []
+            do {
+                try memcg.lines(memcgData: r.memcgData, into: &lines)
+                out.append(contentsOf: lines)
+            } catch {
+                out.append(contentsOf: "memcg_data 0x\(String(r.memcgData, radix: 16)): its memcg cannot be read (\(error))\n".utf8)
+            }
+        }
     }
 }
 
