@@ -21,10 +21,12 @@ test: deps real-kernel-dumps
 	$(SWIFT) test
 	BENCH_DIR=$$(mktemp -d) scripts/bench.sh 1G
 
-# Linux 6.12 and 6.1 with page_owner, booted under QEMU and dumped (samples/real-kernel/).
+# Linux 6.12 and 6.1 with page_owner, and 6.12 without SPARSEMEM_VMEMMAP, booted under QEMU
+# and dumped (samples/real-kernel/).
 real-kernel-dumps:
 	samples/real-kernel/make-dump.sh 6.12 >/dev/null
 	samples/real-kernel/make-dump.sh 6.1 >/dev/null
+	samples/real-kernel/make-dump.sh 6.12-novmemmap >/dev/null
 
 # Times every command on simulated 1G, 16G and 64G dumps against the page_ext read floor.
 bench: deps

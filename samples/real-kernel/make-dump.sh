@@ -4,7 +4,9 @@
 # pages, and dumps guest memory twice (ELF and kdump-zlib).
 #
 # Usage: samples/real-kernel/make-dump.sh VERSION [--force]
-#   VERSION  6.12 or 6.1 (Debian's linux-source-VERSION package)
+#   VERSION  6.12 or 6.1 (Debian's linux-source-VERSION package), or 6.12-novmemmap:
+#            6.12 with SPARSEMEM but without SPARSEMEM_VMEMMAP (struct pages in
+#            per-section arrays, the section number in page->flags)
 #   --force  boot and dump again even if the result folder is complete
 #
 # Environment:
@@ -26,19 +28,23 @@ force=0
 for arg in "$@"; do
     case "$arg" in
         --force) force=1 ;;
-        6.12|6.1) version="$arg" ;;
-        -h|--help) sed -n '2,17p' "$0" >&2; exit 0 ;;
-        *) die "unknown argument '$arg' (expected 6.12 or 6.1, optionally --force)" ;;
+        6.12|6.1|6.12-novmemmap) version="$arg" ;;
+        -h|--help) sed -n '2,20p' "$0" >&2; exit 0 ;;
+        *) die "unknown argument '$arg' (expected 6.12, 6.1 or 6.12-novmemmap, optionally --force)" ;;
     esac
 done
-[ -n "$version" ] || die "usage: $0 VERSION [--force]   (VERSION = 6.12 or 6.1)"
+[ -n "$version" ] || die "usage: $0 VERSION [--force]   (VERSION = 6.12, 6.1 or 6.12-novmemmap)"
+# A variant is its source version plus one more config fragment.
+source_version="${version%%-*}"
+variant="${version#"$source_version"}"
 
 cache_root="${VMOWNER_CACHE:-/var/cache/vmowner}/real-kernel"
 boot_timeout="${VMOWNER_BOOT_TIMEOUT:-900}"
 threshold="${VMOWNER_THRESHOLD:-512}"
 case "$boot_timeout$threshold" in *[!0-9]*) die "VMOWNER_BOOT_TIMEOUT and VMOWNER_THRESHOLD must be whole numbers" ;; esac
 marker="VMOWNER-CAPTURE-DONE"
-fragments=("$here/config/common.config" "$here/config/$version.config")
+fragments=("$here/config/common.config" "$here/config/$source_version.config")
+[ -z "$variant" ] || fragments+=("$here/config/${variant#-}.config")
 for f in "${fragments[@]}" "$here/fix-page-owner-memcg.py" "$here/guest-init.sh" "$here/qmp.py"; do
     [ -r "$f" ] || die "missing helper file $f"
 done
@@ -47,7 +53,7 @@ done
 # Installs only what is missing, with a single apt-get update.
 install_packages() {
     local wanted=(qemu-system-x86 busybox-static flex bison bc libelf-dev libssl-dev dwarves
-                  "linux-source-$version" make xz-utils cpio gzip tar)
+                  "linux-source-$source_version" make xz-utils cpio gzip tar)
     local missing=() p
     for p in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -66,16 +72,16 @@ install_packages() {
 # The build is keyed only by what changes the kernel (config fragments, the
 # source fix and the source tarball), so editing the boot part of this script
 # does not rebuild the kernel.
-tarball="/usr/src/linux-source-$version.tar.xz"
+tarball="/usr/src/linux-source-$source_version.tar.xz"
 
 hash_of() { cat "$@" | sha256sum | cut -c1-12; }
 
 build_kernel() {
-    [ -r "$tarball" ] || die "$tarball not found (is linux-source-$version installed?)"
+    [ -r "$tarball" ] || die "$tarball not found (is linux-source-$source_version installed?)"
     local build_key
     build_key="$( { cat "${fragments[@]}" "$here/fix-page-owner-memcg.py"; stat -c '%s %Y' "$tarball"; } | sha256sum | cut -c1-12)"
     build_dir="$cache_root/build/$version-$build_key"
-    src="$build_dir/linux-source-$version"
+    src="$build_dir/linux-source-$source_version"
     if [ -s "$src/vmlinux" ] && [ -s "$src/arch/x86/boot/bzImage" ] && [ -s "$src/drivers/block/brd.ko" ]; then
         log "kernel already built in $src"
         return 0
@@ -239,7 +245,7 @@ with open(image, "rb") as disk:
 SLOTS
 
     local needed=(page_owner.txt pagetypeinfo.txt modules.txt version.txt meminfo.txt)
-    [ "$version" = "6.12" ] && needed+=(show_stacks.txt show_stacks_threshold.txt count_threshold allocinfo.txt)
+    [ "$source_version" = "6.12" ] && needed+=(show_stacks.txt show_stacks_threshold.txt count_threshold allocinfo.txt)
     for f in "${needed[@]}"; do
         [ -s "$dir/$f" ] || die "the guest's capture lacks $f"
     done
