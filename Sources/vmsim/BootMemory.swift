@@ -146,7 +146,7 @@ extension Simulator {
 
     /// SPARSEMEM: the sections (under root pages with EXTREME, in the static array without)
     /// and their usage maps with the pageblock flags.
-    func writeSections(_ sections: [UInt64], memmap: Memmap, pageblockType: [UInt64: Int]) {
+    func writeSections(_ sections: [UInt64], memmap: Memmap) {
         let sectionSize = layouts.size("mem_section")
         let entryOf: (UInt64) -> UInt64
         if memoryModel != .sparseStatic {
@@ -184,7 +184,7 @@ extension Simulator {
                 if layout.ram.contains(where: { $0.start < b && $0.end > a }) { subsections |= 1 << i }
             }
             kmem.writeU64(usage + layouts.offset("mem_section_usage", "subsection_map"), subsections)
-            writePageblockFlags(at: usage + flagsAt, firstBlock: s * 64, blocks: 64, pageblockType: pageblockType)
+            writePageblockFlags(at: usage + flagsAt, firstBlock: s * 64, blocks: 64)
         }
     }
 
@@ -193,14 +193,24 @@ extension Simulator {
         Int((blocks * UInt64(profile.pageblockBits) + 63) / 64)
     }
 
+    /// The migratetype of a pageblock: the workload's, Movable for other blocks with RAM
+    /// (memmap_init), Unmovable (never set) for blocks wholly in a hole.
+    func pageblockType(_ block: UInt64) -> Int {
+        pageblockTypes[block] ?? (layout.blockHasRAM(block) ? 1 : 0)
+    }
+
+    /// pfn_valid: SPARSEMEM by section; FLATMEM's mem_map covers every pfn below max_mapnr.
+    func isValidPfn(_ pfn: UInt64) -> Bool {
+        memoryModel.isSparse ? presentSectionSet.contains(pfn >> (MachineLayout.sectionShift - 12)) : pfn < layout.maxPfn
+    }
+
     /// A pageblock bitmap: the migratetype of blocks [firstBlock, firstBlock + blocks) in the
-    /// low bits of each NR_PAGEBLOCK_BITS group: the workload's blocks, Movable for other
-    /// blocks with RAM (memmap_init), Unmovable (never set) for blocks wholly in a hole.
-    func writePageblockFlags(at va: UInt64, firstBlock: UInt64, blocks: UInt64, pageblockType: [UInt64: Int]) {
+    /// low bits of each NR_PAGEBLOCK_BITS group.
+    func writePageblockFlags(at va: UInt64, firstBlock: UInt64, blocks: UInt64) {
         let bitsPerBlock = UInt64(profile.pageblockBits)
         var words = [UInt64](repeating: 0, count: pageblockWords(blocks: blocks))
         for i in 0..<blocks {
-            let mt = UInt64(pageblockType[firstBlock + i] ?? (layout.blockHasRAM(firstBlock + i) ? 1 : 0))
+            let mt = UInt64(pageblockType(firstBlock + i))
             let bit = i * bitsPerBlock
             words[Int(bit / 64)] |= mt << (bit % 64)
         }
@@ -209,7 +219,7 @@ extension Simulator {
 
     /// FLATMEM: mem_map and max_mapnr, node 0's arrays, and each zone's pageblock bitmap,
     /// indexed from the zone's first pfn rounded down to a pageblock.
-    func writeFlatNode(pgdat: UInt64, memmap: Memmap, zones: [(va: UInt64, start: UInt64, end: UInt64)], pageblockType: [UInt64: Int]) {
+    func writeFlatNode(pgdat: UInt64, memmap: Memmap, zones: [(va: UInt64, start: UInt64, end: UInt64)]) {
         kmem.writeU64(sym("mem_map"), memmap.flatMemMap)
         kmem.writeU64(sym("max_mapnr"), layout.maxPfn)
         kmem.writeU64(pgdat + layouts.offset("pglist_data", "node_mem_map"), memmap.flatMemMap)
@@ -220,7 +230,7 @@ extension Simulator {
             let blocks = ((z.end + (1 << order) - 1) >> order) - first
             let bitmap = kmem.directMap(memblock.alloc(UInt64(pageblockWords(blocks: blocks) * 8), align: 8))
             kmem.writeU64(z.va + layouts.offset("zone", "pageblock_flags"), bitmap)
-            writePageblockFlags(at: bitmap, firstBlock: first, blocks: blocks, pageblockType: pageblockType)
+            writePageblockFlags(at: bitmap, firstBlock: first, blocks: blocks)
         }
     }
 

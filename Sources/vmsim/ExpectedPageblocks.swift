@@ -2,15 +2,13 @@
 /// pagetypeinfo_show without its free-page table, which `vmowner fragmentation` leaves out):
 /// block order and size, "Number of blocks type" and, page_owner being on, "Number of mixed
 /// blocks". Computed from the simulator's model: the migratetype the allocator gave each
-/// pageblock (Movable for blocks it never handed out, as memmap_init leaves them) and the
+/// pageblock (Movable for other blocks with RAM, as memmap_init leaves them) and the
 /// owner blocks still allocated, whose gfp masks say which migratetype they asked for.
 struct ExpectedPageblocks {
     let sim: Simulator
 
     static let pageblockOrder: UInt64 = 9
 
-    /// Pageblock number -> migratetype for every block the model lets kernel memory see.
-    private func blockType(_ pageblock: UInt64) -> Int { sim.pageblockTypes[pageblock] ?? 1 }
 
     /// The pageblocks holding an allocated page of another migratetype than their own: the
     /// kernel counts each such block once, under the block's type (CMA under Movable).
@@ -18,26 +16,25 @@ struct ExpectedPageblocks {
         var mixed = Set<UInt64>()
         for b in sim.workload.blocks where b.allocated {
             let pageblock = b.pfn >> Self.pageblockOrder
-            if GFP.migratetype(b.gfp) != blockType(pageblock) { mixed.insert(pageblock) }
+            if GFP.migratetype(b.gfp) != sim.pageblockType(pageblock) { mixed.insert(pageblock) }
         }
         return mixed
     }
 
     func text() -> String {
         let names = KernelFormat.migratetypeNames
-        let present = Set(sim.layout.presentSections)
         let mixed = mixedPageblocks()
         let blockPages = UInt64(1) << Self.pageblockOrder
         var blockRows: [(String, [UInt64])] = [], mixedRows: [(String, [UInt64])] = []
         for (index, zone) in sim.zoneSpans.enumerated() where zone.presentPages > 0 {
             var blocks = [UInt64](repeating: 0, count: names.count), mixedCount = blocks
-            // Every pageblock the zone's span touches, in a present section, of this zone.
+            // Every pageblock the zone's span touches, with a valid first pfn, of this zone.
             var pageblock = zone.startPfn >> Self.pageblockOrder
             while pageblock << Self.pageblockOrder < zone.endPfn {
                 defer { pageblock += 1 }
                 let first = max(pageblock << Self.pageblockOrder, zone.startPfn)
-                guard present.contains(first >> 15), MachineLayout.zone(ofPfn: first) == UInt64(index) else { continue }
-                let type = blockType(pageblock)
+                guard sim.isValidPfn(first), MachineLayout.zone(ofPfn: first) == UInt64(index) else { continue }
+                let type = sim.pageblockType(pageblock)
                 blocks[type] += 1
                 if mixed.contains(pageblock) { mixedCount[type == 4 ? 1 : type] += 1 }
             }

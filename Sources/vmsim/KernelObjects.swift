@@ -230,7 +230,7 @@ extension Simulator {
             kmem.writeU64(zone + layouts.offset("zone", "present_pages"), present)
             zones.append((zone, s, e))
         }
-        if !memoryModel.isSparse { writeFlatNode(pgdat: pgdat, memmap: memmap, zones: zones, pageblockType: pageblockTypes) }
+        if !memoryModel.isSparse { writeFlatNode(pgdat: pgdat, memmap: memmap, zones: zones) }
 
         kmem.writeU64(sym("page_ext_size"), pageOwner ? profile.pageExtSize : 0)
         kmem.writeU64(sym("page_owner_ops"), pageOwner ? 8 : 0)

@@ -32,6 +32,7 @@ final class Simulator {
     var untrackedRanges: [(UInt64, UInt64)] = []
     var crashTime: UInt64 = 0
     var pageblockTypes: [UInt64: Int] = [:]
+    private(set) lazy var presentSectionSet = Set(layout.presentSections)
     /// The allocation tags and their counters (profiles with memory allocation profiling).
     var allocTags: AllocTagModel?
     /// How the vmcore is written (--format, --exclude).
@@ -109,7 +110,7 @@ final class Simulator {
 
         // 4. Kernel memory.
         writeMemmap(memmap)
-        if memoryModel.isSparse { writeSections(sections, memmap: memmap, pageblockType: allocator.pageblockType) }
+        if memoryModel.isSparse { writeSections(sections, memmap: memmap) }
         if pageOwner {
             writePageExt()
             writeDepot(stackTable: stackTable)

@@ -13,34 +13,26 @@ import Testing
         try SimulatedDumps.dump(seed: seed, memory: "128M", ["--kernel", kernel])
     }
 
-    static func expectSame(_ arguments: [String], _ expected: URL, _ what: String) throws {
-        let result = try Tools.run("vmowner", arguments)
-        #expect(result.status == 0, "\(what): \(result.stderr)")
-        let text = try String(contentsOf: expected, encoding: .utf8)
-        #expect(!text.isEmpty, "\(what): expected file is empty")
-        #expect(result.text == text, "\(what): \(firstDifference(result.text, text) ?? "")")
-    }
-
     @Test(arguments: cases)
     func everyReport(kernel: String, seed: Int) throws {
         let dir = try Self.dump(kernel, seed)
         let files = [dir.file("vmlinux"), dir.file("vmcore")]
         let expected = dir.appendingPathComponent("expected")
-        try Self.expectSame(["page-owner"] + files, expected.appendingPathComponent("page_owner.txt"), "\(kernel) page_owner")
+        try expectReport(["page-owner"] + files, equals: expected.appendingPathComponent("page_owner.txt"), "\(kernel) page_owner")
         if FileManager.default.fileExists(atPath: expected.appendingPathComponent("show_stacks.txt").path) {
-            try Self.expectSame(["stacks"] + files, expected.appendingPathComponent("show_stacks.txt"), "\(kernel) show_stacks")
+            try expectReport(["stacks"] + files, equals: expected.appendingPathComponent("show_stacks.txt"), "\(kernel) show_stacks")
         }
-        try Self.expectSame(["stacks", "--handles"] + files, expected.appendingPathComponent("show_handles.txt"), "\(kernel) show_handles")
-        try Self.expectSame(["stacks", "--with-handles"] + files, expected.appendingPathComponent("show_stacks_handles.txt"), "\(kernel) show_stacks_handles")
-        try Self.expectSame(["fragmentation"] + files, expected.appendingPathComponent("pagetypeinfo_pageblocks.txt"), "\(kernel) pagetypeinfo")
+        try expectReport(["stacks", "--handles"] + files, equals: expected.appendingPathComponent("show_handles.txt"), "\(kernel) show_handles")
+        try expectReport(["stacks", "--with-handles"] + files, equals: expected.appendingPathComponent("show_stacks_handles.txt"), "\(kernel) show_stacks_handles")
+        try expectReport(["fragmentation"] + files, equals: expected.appendingPathComponent("pagetypeinfo_pageblocks.txt"), "\(kernel) pagetypeinfo")
         let allocinfo = expected.appendingPathComponent("allocinfo.txt")
         #expect(FileManager.default.fileExists(atPath: allocinfo.path) == ["6.12", "6.19", "6.19-swap"].contains(kernel))
         if FileManager.default.fileExists(atPath: allocinfo.path) {
-            try Self.expectSame(["allocinfo"] + files, allocinfo, "\(kernel) allocinfo")
+            try expectReport(["allocinfo"] + files, equals: allocinfo, "\(kernel) allocinfo")
         }
         if kernel.hasSuffix("-swap") {
-            try Self.expectSame(["swap"] + files, expected.appendingPathComponent("swap_page_owner.txt"), "swap_page_owner")
-            try Self.expectSame(["stacks", "--swap"] + files, expected.appendingPathComponent("show_stacks_swap.txt"), "show_stacks --swap")
+            try expectReport(["swap"] + files, equals: expected.appendingPathComponent("swap_page_owner.txt"), "swap_page_owner")
+            try expectReport(["stacks", "--swap"] + files, equals: expected.appendingPathComponent("show_stacks_swap.txt"), "show_stacks --swap")
             let text = try String(contentsOf: expected.appendingPathComponent("page_owner.txt"), encoding: .utf8)
             #expect(text.contains(" (swapped)\n"))
         }

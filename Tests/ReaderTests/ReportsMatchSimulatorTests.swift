@@ -9,11 +9,7 @@ import Testing
     @Test(arguments: machines)
     func pageOwnerText(seed: Int, memory: String) throws {
         let dir = try SimulatedDumps.dump(seed: seed, memory: memory)
-        let result = try Tools.vmowner("page-owner", dir.file("vmlinux"), dir.file("vmcore"))
-        #expect(result.status == 0, "\(result.stderr)")
-        let expected = try String(contentsOfFile: dir.file("expected/page_owner.txt"), encoding: .utf8)
-        #expect(!expected.isEmpty)
-        #expect(result.text == expected, "\(firstDifference(result.text, expected) ?? "")")
+        try expectReport(["page-owner", dir.file("vmlinux"), dir.file("vmcore")], equals: dir.appendingPathComponent("expected/page_owner.txt"), "page_owner")
     }
 
     @Test(arguments: machines)
@@ -21,11 +17,7 @@ import Testing
         let dir = try SimulatedDumps.dump(seed: seed, memory: memory)
         for (flags, file) in [([String](), "show_stacks.txt"), (["--handles"], "show_handles.txt"),
                               (["--with-handles"], "show_stacks_handles.txt")] {
-            let result = try Tools.run("vmowner", ["stacks", dir.file("vmlinux"), dir.file("vmcore")] + flags)
-            #expect(result.status == 0, "\(result.stderr)")
-            let expected = try String(contentsOfFile: dir.file("expected/" + file), encoding: .utf8)
-            #expect(!expected.isEmpty, "\(file) is empty")
-            #expect(result.text == expected, "\(file): \(firstDifference(result.text, expected) ?? "")")
+            try expectReport(["stacks", dir.file("vmlinux"), dir.file("vmcore")] + flags, equals: dir.appendingPathComponent("expected/" + file), file)
         }
     }
 
@@ -33,22 +25,17 @@ import Testing
     @Test(arguments: machines)
     func allocInfo(seed: Int, memory: String) throws {
         let dir = try SimulatedDumps.dump(seed: seed, memory: memory)
-        let result = try Tools.vmowner("allocinfo", dir.file("vmlinux"), dir.file("vmcore"))
-        #expect(result.status == 0, "\(result.stderr)")
+        let result = try expectReport(["allocinfo", dir.file("vmlinux"), dir.file("vmcore")], equals: dir.appendingPathComponent("expected/allocinfo.txt"), "allocinfo")
         #expect(result.stderr.isEmpty, "\(result.stderr)")
-        let expected = try String(contentsOfFile: dir.file("expected/allocinfo.txt"), encoding: .utf8)
-        #expect(expected.contains(" [brd] func:brd_insert_page \n"))
-        #expect(result.text == expected, "\(firstDifference(result.text, expected) ?? "")")
+        #expect(result.text.contains(" [brd] func:brd_insert_page \n"))
     }
 
     /// /proc/pagetypeinfo's pageblock tables, with mixed blocks on every machine.
     @Test(arguments: machines)
     func pageblockTables(seed: Int, memory: String) throws {
         let dir = try SimulatedDumps.dump(seed: seed, memory: memory)
-        let result = try Tools.vmowner("fragmentation", dir.file("vmlinux"), dir.file("vmcore"))
-        #expect(result.status == 0, "\(result.stderr)")
-        let expected = try String(contentsOfFile: dir.file("expected/pagetypeinfo_pageblocks.txt"), encoding: .utf8)
-        #expect(result.text == expected, "\(firstDifference(result.text, expected) ?? "")")
+        let result = try expectReport(["fragmentation", dir.file("vmlinux"), dir.file("vmcore")],
+                                      equals: dir.appendingPathComponent("expected/pagetypeinfo_pageblocks.txt"), "pagetypeinfo")
         let mixedRows = result.text.components(separatedBy: "Number of mixed blocks").last?.split(separator: "\n").dropFirst() ?? []
         let mixed = mixedRows.flatMap { $0.split(separator: " ").dropFirst(4).compactMap { Int($0) } }.reduce(0, +)
         #expect(mixed > 0, "no mixed pageblock")

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// Runs the built executables (vmsim, vmowner) the way a user would.
 enum Tools {
@@ -69,6 +70,18 @@ enum SimulatedDumps {
 
 extension URL {
     func file(_ name: String) -> String { appendingPathComponent(name).path }
+}
+
+/// Runs vmowner with `arguments` and expects it to succeed and print exactly the (non-empty)
+/// file `expected`; returns what it printed.
+@discardableResult
+func expectReport(_ arguments: [String], equals expected: URL, _ what: String) throws -> Tools.Result {
+    let result = try Tools.run("vmowner", arguments)
+    #expect(result.status == 0, "\(what): \(result.stderr)")
+    let text = try String(contentsOf: expected, encoding: .utf8)
+    #expect(!text.isEmpty, "\(what): expected file is empty")
+    #expect(result.text == text, "\(what): \(firstDifference(result.text, text) ?? "")")
+    return result
 }
 
 /// The first line where two texts differ, for a readable failure.
