@@ -219,15 +219,15 @@ extension Simulator {
 
     /// FLATMEM: mem_map and max_mapnr, node 0's arrays, and each zone's pageblock bitmap,
     /// indexed from the zone's first pfn rounded down to a pageblock.
-    func writeFlatNode(pgdat: UInt64, memmap: Memmap, zones: [(va: UInt64, start: UInt64, end: UInt64)]) {
+    func writeFlatNode(pgdat: UInt64, memmap: Memmap, zones: [(va: UInt64, span: ZoneSpan)]) {
         kmem.writeU64(sym("mem_map"), memmap.flatMemMap)
         kmem.writeU64(sym("max_mapnr"), layout.maxPfn)
         kmem.writeU64(pgdat + layouts.offset("pglist_data", "node_mem_map"), memmap.flatMemMap)
         kmem.writeU64(pgdat + layouts.offset("pglist_data", "node_page_ext"), pageExtSections[0] ?? 0)
         let order = MachineLayout.pageblockOrder
-        for z in zones where z.end > z.start {
-            let first = z.start >> order
-            let blocks = ((z.end + (1 << order) - 1) >> order) - first
+        for z in zones where z.span.spannedPages > 0 {
+            let first = z.span.startPfn >> order
+            let blocks = ((z.span.endPfn + (1 << order) - 1) >> order) - first
             let bitmap = kmem.directMap(memblock.alloc(UInt64(pageblockWords(blocks: blocks) * 8), align: 8))
             kmem.writeU64(z.va + layouts.offset("zone", "pageblock_flags"), bitmap)
             writePageblockFlags(at: bitmap, firstBlock: first, blocks: blocks)

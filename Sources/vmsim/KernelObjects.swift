@@ -205,30 +205,22 @@ extension Simulator {
         } else {
             pgdat = sym("contig_page_data")
         }
-        var zones: [(va: UInt64, start: UInt64, end: UInt64)] = []
+        var zones: [(va: UInt64, span: ZoneSpan)] = []
         kmem.writeU32(pgdat + layouts.offset("pglist_data", "nr_zones"), layout.maxPfn > (1 << 20) ? 3 : 2)
         kmem.writeU64(pgdat + layouts.offset("pglist_data", "node_start_pfn"), 0)
         kmem.writeU64(pgdat + layouts.offset("pglist_data", "node_present_pages"), ramPages)
         kmem.writeU64(pgdat + layouts.offset("pglist_data", "node_spanned_pages"), layout.maxPfn)
         kmem.writeU32(pgdat + layouts.offset("pglist_data", "node_id"), 0)
-        let zoneRanges: [(String, UInt64, UInt64)] = [("DMA", 1, 4096), ("DMA32", 4096, 1 << 20),
-                                                     ("Normal", 1 << 20, max(1 << 20, layout.maxPfn)), ("Movable", 0, 0)]
-        for (z, (name, start, end)) in zoneRanges.enumerated() {
+        for (z, span) in zoneSpans.enumerated() {
             let zone = pgdat + layouts.offset("pglist_data", "node_zones") + UInt64(z) * layouts.size("zone")
-            let nameVA = heap.alloc(name.utf8.count + 1, align: 8)
-            kmem.writeString(nameVA, name)
+            let nameVA = heap.alloc(span.name.utf8.count + 1, align: 8)
+            kmem.writeString(nameVA, span.name)
             kmem.writeU64(zone + layouts.offset("zone", "name"), nameVA)
             kmem.writeU64(zone + layouts.offset("zone", "zone_pgdat"), pgdat)
-            let s = min(start, layout.maxPfn), e = min(end, layout.maxPfn)
-            kmem.writeU64(zone + layouts.offset("zone", "zone_start_pfn"), e > s ? s : 0)
-            kmem.writeU64(zone + layouts.offset("zone", "spanned_pages"), e > s ? e - s : 0)
-            var present: UInt64 = 0
-            for r in layout.ram {
-                let a = max(r.start / 4096, s), b = min(r.end / 4096, e)
-                if b > a { present += b - a }
-            }
-            kmem.writeU64(zone + layouts.offset("zone", "present_pages"), present)
-            zones.append((zone, s, e))
+            kmem.writeU64(zone + layouts.offset("zone", "zone_start_pfn"), span.startPfn)
+            kmem.writeU64(zone + layouts.offset("zone", "spanned_pages"), span.spannedPages)
+            kmem.writeU64(zone + layouts.offset("zone", "present_pages"), span.presentPages)
+            zones.append((zone, span))
         }
         if !memoryModel.isSparse { writeFlatNode(pgdat: pgdat, memmap: memmap, zones: zones) }
 

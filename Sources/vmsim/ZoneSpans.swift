@@ -1,6 +1,6 @@
 /// Node 0's zones as free_area_init sets them up: DMA from pfn 1, DMA32 to 4 GiB, Normal
-/// above, an empty Movable; the spans writeGlobals gives pglist_data's zones, for
-/// /proc/pagetypeinfo's expected tables.
+/// above, an empty Movable: what writeGlobals writes into pglist_data's zones and what
+/// /proc/pagetypeinfo's expected tables count.
 struct ZoneSpan {
     let name: String
     /// zone_start_pfn and spanned_pages (both 0 for a zone beyond the end of memory).
