@@ -7,7 +7,8 @@ extension MemoryMap {
     /// pfn < max_mapnr. The arrays are cut into MAX_ORDER_NR_PAGES pieces, each read through
     /// the first node (by start pfn) that spans part of it; the node's arrays begin at its
     /// MAX_ORDER-aligned start, so a partly spanned piece is inside them.
-    static func flat(dump: KernelDump, maxPFN: UInt64, maxOrderPages: UInt64, pageblockOrder: UInt64) throws -> MemoryMap {
+    static func flat(dump: KernelDump, maxPFN: UInt64, maxOrderPages: UInt64, pageblockOrder: UInt64,
+                     pageSize: UInt64, extSize: UInt64) throws -> MemoryMap {
         let memory = dump.memory
         let nodes = try NodeZones(dump: dump).nodes
         guard nodes.contains(where: { $0.memMap != nil }) else {
@@ -22,8 +23,6 @@ extension MemoryMap {
         guard count64 <= UInt64(maxSections) else {
             throw InputError(file: dump.vmcorePath, reason: "max_mapnr \(validEnd) implies \(count64) memory map pieces, more than vmowner allows")
         }
-        let extSize = try dump.address(of: "page_ext_size").map { try memory.u64($0) } ?? 0
-        let pageSize = UInt64(try dump.vmlinux.types.structType("page").size)
 
         var sections = [Section](repeating: Section(), count: Int(count64))
         // Spans are clipped to start where the previous node's ended, so overlapping (corrupt)

@@ -56,11 +56,16 @@ public struct MemoryMap: Sendable {
         self.validPFNEnd = validPFNEnd
     }
 
-    init(dump: KernelDump, maxPFN: UInt64, maxOrderPages: UInt64, pageblockOrder: UInt64) throws {
-        if try Self.model(of: dump) == .flat {
-            self = try Self.flat(dump: dump, maxPFN: maxPFN, maxOrderPages: maxOrderPages, pageblockOrder: pageblockOrder)
+    /// `pageSize` and `extSize` are sizeof(struct page) and page_ext_size, as the caller
+    /// resolved them.
+    init(dump: KernelDump, maxPFN: UInt64, maxOrderPages: UInt64, pageblockOrder: UInt64,
+         pageSize: UInt64, extSize: UInt64) throws {
+        let model = try Self.model(of: dump)
+        if model == .flat {
+            self = try Self.flat(dump: dump, maxPFN: maxPFN, maxOrderPages: maxOrderPages, pageblockOrder: pageblockOrder,
+                                 pageSize: pageSize, extSize: extSize)
         } else {
-            self = try Self.sparse(dump: dump, maxPFN: maxPFN, pageblockOrder: pageblockOrder)
+            self = try Self.sparse(dump: dump, extreme: model == .sparseExtreme, maxPFN: maxPFN, pageblockOrder: pageblockOrder)
         }
     }
 

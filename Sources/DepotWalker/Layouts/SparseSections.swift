@@ -3,7 +3,7 @@ import ELFCore
 extension MemoryMap {
     /// SPARSEMEM's `mem_section` table: with EXTREME a pointer to root pages of sections,
     /// without it a static array (told apart by the variable's DWARF type).
-    static func sparse(dump: KernelDump, maxPFN: UInt64, pageblockOrder: UInt64) throws -> MemoryMap {
+    static func sparse(dump: KernelDump, extreme isExtreme: Bool, maxPFN: UInt64, pageblockOrder: UInt64) throws -> MemoryMap {
         let types = dump.vmlinux.types
         let info = dump.info
         let memory = dump.memory
@@ -31,7 +31,6 @@ extension MemoryMap {
         let count = Int(count64)
 
         // Where section `nr` lives: EXTREME has a pointer per root page, otherwise a static array.
-        let isExtreme = try model(of: dump) == .sparseExtreme
         var base: UInt64
         if let fromInfo = info.symbol("mem_section") {
             base = fromInfo                      // SYMBOL_ARRAY: already the table's address

@@ -36,16 +36,17 @@ final class MemcgNames: @unchecked Sendable {
     }
 
     /// The lines page_owner prints for this memcg_data, each ending in a newline.
-    func lines(memcgData: UInt64, into out: inout [UInt8]) throws {
-        guard memcgData != 0 else { return }
+    func lines(memcgData: UInt64) throws -> [UInt8] {
+        var out: [UInt8] = []
+        guard memcgData != 0 else { return out }
         if memcgData & objextsBit != 0 {
             out.append("Slab cache page\n")
-            return                     // page_memcg_check returns no memcg for slab pages
+            return out                 // page_memcg_check returns no memcg for slab pages
         }
         let kmem = memcgData & kmemBit != 0
         var memcg = memcgData & ~flagMask
         if kmem { memcg = try memory.u64(memcg &+ objcgMemcg) }
-        guard memcg != 0 else { return }
+        guard memcg != 0 else { return out }
         let online = try cssFlags.read(memory, at: memcg) & cssOnline != 0
         let name = try cgroupName(try memory.u64(memcg &+ cssCgroup))
         out.append("Charged ")
@@ -55,6 +56,7 @@ final class MemcgNames: @unchecked Sendable {
         out.append("memcg ")
         out.append(contentsOf: name)
         out.append(UInt8(ascii: "\n"))
+        return out
     }
 
     /// `cgroup_name`: the kernfs node's name, "/" for the root, cut to 79 bytes.

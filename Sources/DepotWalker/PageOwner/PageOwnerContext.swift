@@ -87,7 +87,8 @@ public final class PageOwnerContext: @unchecked Sendable {
         }
         isolateBit = types.enumerator("PB_migrate_isolate").map { UInt64($0) }
         isolateType = types.enumerator("MIGRATE_ISOLATE").map { Int($0) }
-        sections = try MemoryMap(dump: dump, maxPFN: maxPFN, maxOrderPages: maxOrderPages, pageblockOrder: pageblockOrder)
+        sections = try MemoryMap(dump: dump, maxPFN: maxPFN, maxOrderPages: maxOrderPages, pageblockOrder: pageblockOrder,
+                                 pageSize: UInt64(page.size), extSize: extSize)
         buddy = BuddyTest(dump: dump)
         names = try FlagNames(dump: dump)
         pageFlags = try PageFlagsFormat(dump: dump)

@@ -178,9 +178,9 @@ public struct PageOwnerText {
         if printsMemcg, let memcg = c.memcg, let field = c.page.memcgData {
             let data = field.unsigned(page)
             if data != 0 {
-                if cache.memcg[data] == nil {
-                    var text: [UInt8] = []
-                    cache.memcg[data] = (try? memcg.lines(memcgData: data, into: &text)) == nil ? .some(nil) : text
+                if cache.memcg.index(forKey: data) == nil {
+                    // A nil value is stored too: this memcg cannot be read.
+                    cache.memcg.updateValue(try? memcg.lines(memcgData: data), forKey: data)
                 }
                 if let text = cache.memcg[data] ?? nil {
                     out.append(contentsOf: text)

@@ -123,10 +123,8 @@ public enum PageQuery {
             out.append(contentsOf: "page has been migrated, last migrate reason: \(name)\n".utf8)
         }
         if let memcg = c.memcg {
-            var lines: [UInt8] = []
             do {
-                try memcg.lines(memcgData: r.memcgData, into: &lines)
-                out.append(contentsOf: lines)
+                out.append(contentsOf: try memcg.lines(memcgData: r.memcgData))
             } catch {
                 out.append(contentsOf: "memcg_data 0x\(String(r.memcgData, radix: 16)): its memcg cannot be read (\(error))\n".utf8)
             }
