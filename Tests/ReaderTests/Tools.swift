@@ -16,9 +16,14 @@ enum Tools {
         var text: String { String(decoding: stdout, as: UTF8.self) }
     }
 
+    /// The vmowner under test: `VMOWNER_BIN` when set (`make test-asan` points it at the
+    /// AddressSanitizer build), else the one built beside the tests.
+    static let vmownerPath: String = ProcessInfo.processInfo.environment["VMOWNER_BIN"].flatMap { $0.isEmpty ? nil : $0 }
+        ?? productsDirectory.appendingPathComponent("vmowner").path
+
     static func run(_ tool: String, _ arguments: [String]) throws -> Result {
         let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent(tool)
+        process.executableURL = tool == "vmowner" ? URL(fileURLWithPath: vmownerPath) : productsDirectory.appendingPathComponent(tool)
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
