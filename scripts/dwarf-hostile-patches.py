@@ -3,7 +3,8 @@
 
 For every struct/union/enum the reader resolves (TYPES, ENUMERATORS below), each member
 offset, byte size, bit size/offset, array bound and enumerator value gets one patch: the
-largest value its form can hold (the most negative one for signed forms). Values stored as
+largest value its form can hold (the most negative one for signed forms); enumerators and bit
+positions get a second one with only the top bit set (the most negative value if read signed). Values stored as
 DW_FORM_implicit_const live in .debug_abbrev and are shared by every DIE of that abbreviation.
 
 Output, one patch a line: FILE_OFFSET HEX_BYTES LABEL (the corruption matrix applies each one
@@ -74,9 +75,9 @@ class Patcher:
         self.implicit = {}   # (abbrev table offset, code, attribute name) -> label of first user
 
     def emit(self, at, data, label):
-        if at in self.seen:
+        if (at, data) in self.seen:
             return
-        self.seen.add(at)
+        self.seen.add((at, data))
         print(f"{at} {data.hex()} {label}")
 
     def attribute(self, cu, die, attr, label):
@@ -92,6 +93,9 @@ class Patcher:
             else:
                 data = bytes([0xff] * n)
             self.emit(self.info_offset + at, data, f"{label} {attr.name}={attr.value} {form}->max")
+            if attr.name in ("DW_AT_const_value", "DW_AT_bit_size", "DW_AT_data_bit_offset", "DW_AT_bit_offset"):
+                # Only the top bit: 2^(8n-1), or its negative where the value is read as signed.
+                self.emit(self.info_offset + at, bytes([0] * (n - 1) + [0x80]), f"{label} {attr.name}={attr.value} {form}->top bit")
         elif form == "DW_FORM_udata":
             n = leb_length(self.info_bytes, at)
             self.emit(self.info_offset + at, widest_uleb(n), f"{label} {attr.name}={attr.value} {form}->max")

@@ -5,7 +5,8 @@ under Sources/, found by running the case once under gdb), the area that owns th
 the command that reproduces it. The simulated dumps the cases were made from are copied next
 to the kept inputs so the commands keep working after the test run's /tmp is gone.
 
-Usage: hostile-locate.py DIR VMOWNER_DEBUG_BINARY > lines.md
+Usage: hostile-locate.py DIR VMOWNER_DEBUG_BINARY [VMOWNER_ASAN_BINARY] > lines.md
+(exit 86 is AddressSanitizer's report, located with the ASan binary.)
 """
 import collections
 import concurrent.futures
@@ -37,6 +38,25 @@ def crash_site(binary, args):
     return None
 
 
+def asan_site(binary, args):
+    """The first frame under Sources/ of the AddressSanitizer report of the run, or None."""
+    env = dict(os.environ, SWIFT_BACKTRACE="enable=no", ASAN_OPTIONS="exitcode=86:detect_leaks=0")
+    try:
+        err = subprocess.run([binary] + args, env=env, capture_output=True, text=True, timeout=300).stderr
+    except subprocess.TimeoutExpired:
+        return None
+    kind = re.search(r"ERROR: AddressSanitizer: (\S+)", err)
+    for line in err.splitlines():
+        m = re.match(r"\s*#\d+ 0x[0-9a-f]+ in (\S+) (\S+/Sources/[^:]+):(\d+)", line)
+        if m:
+            symbol, path, number = m.groups()
+            name = subprocess.run(["swift", "demangle", "--simplified", "--compact", symbol],
+                                  capture_output=True, text=True).stdout.strip()
+            name = re.sub(r"\(.*", "", name)
+            return f"{path[path.index('Sources/'):]}:{number} {name} ({kind.group(1) if kind else 'ASan'})"
+    return None
+
+
 def main():
     folder, binary = sys.argv[1], sys.argv[2]
     groups = collections.OrderedDict()
@@ -64,6 +84,8 @@ def main():
         why, stderr, args = runs[0]
         args = [local(a) for a in args]
         site = crash_site(binary, args) if why.startswith("killed by signal") else None
+        if why == "exit 86" and len(sys.argv) > 3:
+            site = asan_site(sys.argv[3], args)
         commands = sorted({r[2][0] if not r[2][0].startswith("/") else "summary" for r in runs})
         stderr = stderr.replace(folder + "/", "")
         faults = sorted({r[0] for r in runs})

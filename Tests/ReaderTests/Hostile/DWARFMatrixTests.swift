@@ -91,22 +91,11 @@ enum PyElfTools {
 
     struct Failed: Error, CustomStringConvertible { let description: String }
 
-    /// Runs a command, returns its stdout; throws when it fails.
+    /// Runs a command found on PATH and returns its stdout; throws when it fails.
     @discardableResult
     static func run(_ argv: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = argv
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failed(description: "\(argv.joined(separator: " ")): exit \(process.terminationStatus): \(String(decoding: errors, as: UTF8.self))")
-        }
-        return String(decoding: data, as: UTF8.self)
+        let result = try Tools.run("/usr/bin/env", argv)
+        guard result.status == 0 else { throw Failed(description: "\(argv.joined(separator: " ")): exit \(result.status): \(result.stderr)") }
+        return result.text
     }
 }

@@ -23,6 +23,7 @@ struct HostileCase {
             let name = command.isEmpty ? "summary" : command.joined(separator: " ")
             do {
                 let outcome = try HostileRunner.run(arguments, scratch: HostileFiles.scratch)
+                log(command: name, outcome)
                 if let why = HostileRunner.violation(outcome, files: [vmlinux, vmcore]) {
                     let headline = Self.headline(outcome.stderr)
                     Issue.record("\(label): vmowner \(name): \(why); stderr: \(headline)", sourceLocation: sourceLocation)
@@ -34,12 +35,32 @@ struct HostileCase {
         }
     }
 
-    /// The line of stderr that says what went wrong: a Swift trap's or ASan's message, else the first.
+    /// The line of stderr that says what went wrong: a Swift trap's or ASan's message (with
+    /// ASan's first frame in the project's sources), else the first line.
     static func headline(_ stderr: String) -> String {
         let lines = stderr.split(separator: "\n")
-        let line = lines.first { $0.contains("Fatal error") || $0.contains("ERROR: AddressSanitizer") || $0.contains("SUMMARY:") }
-            ?? lines.first ?? ""
-        return String(line.prefix(300))
+        let line = lines.first { $0.contains("Fatal error") || $0.contains("ERROR: AddressSanitizer") } ?? lines.first ?? ""
+        guard line.contains("AddressSanitizer"), let frame = lines.first(where: { $0.contains("/Sources/") }),
+              let at = frame.range(of: "/Sources/") else { return String(line.prefix(300)) }
+        let kind = line.split(separator: " ").dropFirst(2).first ?? ""
+        return "AddressSanitizer \(kind) at Sources/\(frame[at.upperBound...].split(separator: " ")[0])"
+    }
+
+    /// With HOSTILE_LOG set, one line per run: label, command, end, seconds, peak RSS, stderr's
+    /// first line — to see what the matrix provokes, not only what fails.
+    private func log(command: String, _ outcome: HostileRunner.Outcome) {
+        guard let path = ProcessInfo.processInfo.environment["HOSTILE_LOG"] else { return }
+        let first = outcome.stderr.split(separator: "\n").first.map(String.init) ?? ""
+        let fields = [label, command, "\(outcome.end)", String(format: "%.2f", outcome.seconds), "\(outcome.peakRSS >> 20)",
+                      String(first.prefix(200))]
+        append(fields.joined(separator: "\t") + "\n", to: path)
+    }
+
+    private func append(_ line: String, to path: String) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        guard fd >= 0 else { return }
+        _ = line.withCString { write(fd, $0, strlen($0)) }
+        close(fd)
     }
 
     /// Copies the crafted inputs of a failing run to HOSTILE_KEEP and adds a line to its
@@ -62,9 +83,6 @@ struct HostileCase {
         }
         let line = [label, why, stderr.replacingOccurrences(of: "\t", with: " "), arguments.joined(separator: " ")]
             .joined(separator: "\t") + "\n"
-        let fd = open("\(folder)/failures.tsv", O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        guard fd >= 0 else { return }
-        _ = line.withCString { write(fd, $0, strlen($0)) }
-        close(fd)
+        append(line, to: "\(folder)/failures.tsv")
     }
 }

@@ -9,7 +9,9 @@ import Testing
 ///
 /// `VMOWNER_BIN` names another vmowner build to run (the AddressSanitizer one in
 /// `make test-asan`); `HOSTILE_TIMEOUT` changes the time bound (seconds); `HOSTILE_KEEP` names a
-/// folder where the inputs of failing cases are kept, with a line each in `failures.tsv`.
+/// folder where the inputs of failing cases are kept, with a line each in `failures.tsv`
+/// (scripts/hostile-locate.py turns it into notes); `HOSTILE_LOG` names a file that gets one
+/// line per run, failing or not.
 enum HostileRunner {
     static let timeLimit: Double = ProcessInfo.processInfo.environment["HOSTILE_TIMEOUT"].flatMap(Double.init) ?? 20
     static let memoryLimit: Int = 2 << 30

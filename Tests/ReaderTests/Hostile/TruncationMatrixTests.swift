@@ -81,12 +81,8 @@ enum XZCopies {
         defer { lock.unlock() }
         let target = path + ".xz"
         if FileManager.default.fileExists(atPath: target) { return target }
-        let xz = Process()
-        xz.executableURL = URL(fileURLWithPath: "/usr/bin/xz")
-        xz.arguments = ["-T1", "-1", "--block-size=1MiB", "-k", path]
-        try xz.run()
-        xz.waitUntilExit()
-        try #require(xz.terminationStatus == 0)
+        let xz = try Tools.run("/usr/bin/xz", ["-T1", "-1", "--block-size=1MiB", "-k", path])
+        try #require(xz.status == 0, "\(xz.stderr)")
         return target
     }
 }
