@@ -57,14 +57,16 @@ enum HostileRunner {
         var status: Int32 = 0
         var usage = rusage()
         var killedFor: Outcome.End?
+        var highWater = 0
         while true {
             let r = wait4(pid, &status, WNOHANG, &usage)
             if r == pid { break }
             if r < 0, errno != EINTR { throw SpawnFailed(code: errno) }
             if killedFor == nil {
+                highWater = max(highWater, residentHighWater(pid))
                 if Date().timeIntervalSince(start) > timeLimit {
                     killedFor = .timedOut
-                } else if residentBytes(pid) > memoryLimit {
+                } else if highWater > memoryLimit {
                     killedFor = .tooMuchMemory
                 }
                 if killedFor != nil { kill(pid, SIGKILL) }
@@ -72,12 +74,15 @@ enum HostileRunner {
             usleep(killedFor == nil ? 2_000 : 10_000)
         }
         let seconds = Date().timeIntervalSince(start)
-        let peak = Int(usage.ru_maxrss) * 1024
+        // ru_maxrss also counts this process's own RSS (posix_spawn's vfork shares it until the
+        // exec): a bound, not the child's figure. The child's own peak is the sampled VmHWM.
+        let bound = Int(usage.ru_maxrss) * 1024
+        let peak = highWater
         let end: Outcome.End
         if let killed = killedFor {
             end = killed
         } else if status & 0x7f == 0 {
-            end = peak > memoryLimit ? .tooMuchMemory : .exited((status >> 8) & 0xff)
+            end = bound > memoryLimit ? .tooMuchMemory : .exited((status >> 8) & 0xff)
         } else {
             end = .signaled(status & 0x7f)
         }
@@ -86,12 +91,12 @@ enum HostileRunner {
         return Outcome(end: end, stderr: stderr, stdoutBytes: outBytes ?? 0, seconds: seconds, peakRSS: peak)
     }
 
-    /// Resident set of a running child, from /proc (0 once it is gone).
-    private static func residentBytes(_ pid: pid_t) -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/statm", encoding: .utf8) else { return 0 }
-        let fields = text.split(separator: " ")
-        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-        return pages * 4096
+    /// The peak resident set of a running child so far (VmHWM), from /proc (0 once it is gone).
+    private static func residentHighWater(_ pid: pid_t) -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return 0 }
+        return kib * 1024
     }
 
     struct SpawnFailed: Error { let code: Int32 }

@@ -1,3 +1,4 @@
+import ELFCore
 import Foundation
 import Testing
 
@@ -65,6 +66,34 @@ import Testing
             HostileCase(label: "VMCOREINFO \(c.key)=\(value) (\(c.format))", vmlinux: dir.file("vmlinux"), vmcore: path,
                         commands: c.format == "elf" ? Self.elfCommands : Self.kdumpCommands, crafted: [path]).expectContract()
         }
+    }
+
+    /// KernelDump.address(of:) takes a SYMBOL() key before the vmlinux, so one added key makes
+    /// a kernel variable read another one's value: pageblock_order 72 or 16384 (fragmentation's
+    /// loops), page_ext_size, max_pfn, nr_cpu_ids, pools_num, kallsyms_num_syms of 16384 or a
+    /// direct-map address.
+    static let borrowedVariables: [(symbol: String, readsFrom: String)] = [
+        ("pageblock_order", "page_ext_size"), ("pageblock_order", "max_pfn"), ("pageblock_order", "page_offset_base"),
+        ("page_ext_size", "max_pfn"), ("page_ext_size", "page_offset_base"), ("max_pfn", "page_offset_base"),
+        ("min_low_pfn", "max_pfn"), ("nr_cpu_ids", "max_pfn"), ("pools_num", "max_pfn"), ("stack_hash_mask", "page_offset_base"),
+        ("kallsyms_num_syms", "max_pfn"), ("__per_cpu_offset", "page_offset_base"), ("node_data", "page_offset_base")]
+
+    struct Borrowed: CustomTestStringConvertible, Sendable {
+        let symbol: String
+        let readsFrom: String
+        var testDescription: String { "SYMBOL(\(symbol)) = &\(readsFrom)" }
+    }
+
+    @Test(arguments: borrowedVariables.map { Borrowed(symbol: $0.symbol, readsFrom: $0.readsFrom) })
+    func variableReadFromElsewhere(_ b: Borrowed) throws {
+        let dir = try Self.dump("elf")
+        let image = try HostileFiles.image(dir.file("vmcore"))
+        let text = try #require(try VMCoreInfoRewrite.notes(image).vmcoreinfo)
+        let dump = try KernelDump(vmlinuxPath: dir.file("vmlinux"), vmcorePath: dir.file("vmcore"))
+        let address = String(try dump.requireAddress(of: b.readsFrom), radix: 16)
+        let path = try VMCoreInfoRewrite.variant(of: image, text: VMCoreInfoRewrite.set("SYMBOL(\(b.symbol))", to: address, in: text), name: "vmcore")
+        HostileCase(label: "VMCOREINFO SYMBOL(\(b.symbol)) = &\(b.readsFrom) (elf)", vmlinux: dir.file("vmlinux"), vmcore: path,
+                    commands: Self.elfCommands + [["stacks", "--from-pages"]], crafted: [path]).expectContract()
     }
 
     /// The matrix covers every key it names: vmsim writes them all.
