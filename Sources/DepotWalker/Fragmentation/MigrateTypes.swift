@@ -20,13 +20,14 @@ struct MigrateTypes: Sendable {
             throw InputError(file: dump.vmlinux.path, reason: "migratetype_names is empty")
         }
         self.names = names
-        movable = Int(types.enumerator("MIGRATE_MOVABLE") ?? 1)
-        reclaimable = Int(types.enumerator("MIGRATE_RECLAIMABLE") ?? 2)
-        cma = types.enumerator("MIGRATE_CMA").map(Int.init)
+        // Migratetypes index per-type tables: small and never negative.
+        movable = try types.enumerator("MIGRATE_MOVABLE", in: 0...255) ?? 1
+        reclaimable = try types.enumerator("MIGRATE_RECLAIMABLE", in: 0...255) ?? 2
+        cma = try types.enumerator("MIGRATE_CMA", in: 0...255)
         // ___GFP_MOVABLE_BIT and friends are enumerators from 6.9 on; before, the bits are
         // the same #defines (0x08, 0x10), never changed.
-        movableGFP = UInt64(1) << UInt64(types.enumerator("___GFP_MOVABLE_BIT") ?? 3)
-        reclaimableGFP = UInt64(1) << UInt64(types.enumerator("___GFP_RECLAIMABLE_BIT") ?? 4)
+        movableGFP = UInt64(1) << (try types.bitNumber("___GFP_MOVABLE_BIT") ?? 3)
+        reclaimableGFP = UInt64(1) << (try types.bitNumber("___GFP_RECLAIMABLE_BIT") ?? 4)
         if let at = dump.address(of: "page_group_by_mobility_disabled") {
             groupingDisabled = try dump.memory.u32(at) != 0
         } else {
