@@ -125,6 +125,7 @@ struct BlockScanner {
             }
             guard let ext = ext(pfn, owner: c) else { pfn += 1; continue }
             guard ext.loadUnaligned(as: UInt64.self) & c.allocatedFlag != 0 else { pfn += 1; continue }
+            // ownerOffset + owner.size <= extSize (PageOwnerContext.init): inside the slot.
             let owner = ext + Int(c.ownerOffset)
             let gfp = c.owner.gfpMask.unsigned(owner)
             let order = c.owner.order.unsigned(owner)

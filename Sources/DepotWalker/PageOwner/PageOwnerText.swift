@@ -62,6 +62,7 @@ public struct PageOwnerText {
             var cache = RecordTextCache()
             walker.walk(from: range.start, to: range.end) { pfn, page, ext in
                 guard context.isStamped(ext), context.isAllocated(ext) else { return }
+                // ownerOffset + owner.size <= extSize (PageOwnerContext.init): r is inside the slot.
                 let r = ext + Int(context.ownerOffset)
                 let order = context.owner.order.unsigned(r)
                 guard order < 64, pfn & ((1 << order) - 1) == 0 else { return }

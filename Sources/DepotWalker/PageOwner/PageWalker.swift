@@ -25,6 +25,9 @@ struct PageWalker {
     }
 
     /// Visits pfns in [start, end). `start` is the scan's first pfn or a chunk boundary.
+    /// The visitor's `page` holds page.size bytes and `ext` extSize bytes (each a cursor span
+    /// of at least that many bytes, or `scratch`, sized for both): the checked layouts then
+    /// keep every field load inside them.
     /// With `skipBuddy` (what read_page_owner does) free buddy blocks are stepped over whole;
     /// without it their pages are visited too (their slots keep the last owner).
     mutating func walk(from start: UInt64, to end: UInt64, skipBuddy: Bool = true,
