@@ -29,7 +29,7 @@ struct BlockScanner {
         self.model = model
         owner = model as? PageOwnerContext
         let dump = model.dump
-        types = try MigrateTypes(dump: dump, names: try model.migrateTypeNames)
+        types = try MigrateTypes(dump: dump, names: try model.migrateTypeNames, gfpNames: try? model.names.gfp)
         guard let reserved = try dump.vmlinux.types.bitNumber("PG_reserved") else {
             throw InputError(file: dump.vmlinux.path, reason: "enum pageflags has no PG_reserved in the DWARF")
         }

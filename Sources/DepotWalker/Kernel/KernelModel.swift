@@ -61,18 +61,21 @@ public class KernelModel: @unchecked Sendable {
         maxOrderPages = 1 << maxBuddyOrder
         pageblockOrder = try Self.pageblockOrder(dump: dump, maxOrder: maxBuddyOrder)
         // NR_PAGEBLOCK_BITS is an enumerator up to 6.15; from 6.16 it is __NR_PAGEBLOCK_BITS
-        // rounded up to a power of two, with an isolate bit beside the migratetype bits.
+        // rounded up to a power of two, with an isolate bit beside the migratetype bits. Only
+        // names a kernel has are looked up: a name no unit has costs a scan of all the DWARF.
         if let bits = try types.enumerator("NR_PAGEBLOCK_BITS", in: UInt64(1)...64) {
             pageblockBits = bits
+            isolateBit = nil
         } else if let count = try types.enumerator("__NR_PAGEBLOCK_BITS", in: UInt64(1)...64) {
             var bits: UInt64 = 1
             while bits < count { bits <<= 1 }
             pageblockBits = bits
+            isolateBit = try types.bitNumber("PB_migrate_isolate")
         } else {
             pageblockBits = 4
+            isolateBit = nil
         }
-        isolateBit = try types.bitNumber("PB_migrate_isolate")
-        isolateType = try types.enumerator("MIGRATE_ISOLATE", in: 0...255)
+        isolateType = isolateBit == nil ? nil : try types.enumerator("MIGRATE_ISOLATE", in: 0...255)
         sections = try MemoryMap(dump: dump, maxPFN: maxPFN, maxOrderPages: maxOrderPages, pageblockOrder: pageblockOrder,
                                  pageSize: UInt64(page.size), extSize: pageExtSize)
         buddy = try BuddyTest(dump: dump)

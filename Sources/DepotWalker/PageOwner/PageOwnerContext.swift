@@ -30,7 +30,10 @@ public final class PageOwnerContext: KernelModel, @unchecked Sendable {
         ownerOffset = try opsType.field("offset").read(memory, at: try dump.requireAddress(of: "page_owner_ops"))
         ownerFlag = UInt64(1) << (try types.bitNumber("PAGE_EXT_OWNER", near: "page_owner_ops") ?? 0)
         allocatedFlag = UInt64(1) << (try types.bitNumber("PAGE_EXT_OWNER_ALLOCATED", near: "page_owner_ops") ?? 1)
-        swappedFlag = try types.bitNumber("PAGE_EXT_OWNER_SWAPPED", near: "page_owner_ops").map { UInt64(1) << $0 }
+        // Only the swap_page_owner RFC has the flag (and its xarray): other kernels are spared
+        // a scan of the whole DWARF for a name they lack.
+        swappedFlag = dump.address(of: SwapOwners.xarraySymbol) == nil ? nil
+            : try types.bitNumber("PAGE_EXT_OWNER_SWAPPED", near: "page_owner_ops").map { UInt64(1) << $0 }
         func handle(_ name: String) -> UInt32 {
             guard let at = dump.address(of: name) else { return 0 }
             return (try? memory.u32(at)) ?? 0
