@@ -1,4 +1,5 @@
 import ELFCore
+import Foundation
 
 /// What every page walk needs about one dumped kernel, resolved and checked once from the
 /// DWARF, VMCOREINFO and the kernel's globals: the memory map, struct page and page_ext
@@ -80,13 +81,14 @@ public class KernelModel: @unchecked Sendable {
                                  pageSize: UInt64(page.size), extSize: pageExtSize)
         buddy = try BuddyTest(dump: dump)
 
-        lazyNames = Lazy { try FlagNames(dump: dump) }
-        lazyPageFlags = Lazy { try PageFlagsFormat(dump: dump) }
-        lazyMigrateTypeNames = Lazy { try FlagNames.strings("migratetype_names", dump: dump) }
-        lazySymbolizer = Lazy { Symbolizer(dump: dump) }
-        lazyDepot = Lazy { try StackDepot(dump: dump) }
+        let lock = NSRecursiveLock()
+        lazyNames = Lazy(lock: lock) { try FlagNames(dump: dump) }
+        lazyPageFlags = Lazy(lock: lock) { try PageFlagsFormat(dump: dump) }
+        lazyMigrateTypeNames = Lazy(lock: lock) { try FlagNames.strings("migratetype_names", dump: dump) }
+        lazySymbolizer = Lazy(lock: lock) { Symbolizer(dump: dump) }
+        lazyDepot = Lazy(lock: lock) { try StackDepot(dump: dump) }
         let hasMemcgData = page.memcgData != nil
-        lazyMemcg = Lazy { hasMemcgData ? try? MemcgNames(dump: dump) : nil }
+        lazyMemcg = Lazy(lock: lock) { hasMemcgData ? try? MemcgNames(dump: dump) : nil }
     }
 
     /// The kernel's `{mask, name}` tables and string arrays for gfp masks, page flags,

@@ -4,12 +4,19 @@ import Foundation
 /// depot, symbolizer, name tables) cost only the commands that print them, and a failure to
 /// build one (a corrupt depot, say) stops only those commands. The outcome, value or error,
 /// is kept, so every caller sees the same.
+///
+/// The lock is shared by all of one model's services: they read the DWARF, whose reader is
+/// not thread-safe, and the page walk's threads may ask for two of them at once. Recursive,
+/// so a service may be built from another's maker.
 final class Lazy<Value>: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock: NSRecursiveLock
     private var make: (() throws -> Value)?
     private var outcome: Result<Value, Error>?
 
-    init(_ make: @escaping () throws -> Value) { self.make = make }
+    init(lock: NSRecursiveLock, _ make: @escaping () throws -> Value) {
+        self.lock = lock
+        self.make = make
+    }
 
     func get() throws -> Value {
         lock.lock()
