@@ -125,6 +125,23 @@ import Testing
         #expect(json.status == 0 && json.text.contains("\"blocks_by_type\"") && !json.text.contains("mixed_blocks_by_type"))
     }
 
+    /// Debian's stock kernel (no page_owner; its 590 MB debug vmlinux), dumped under QEMU by
+    /// samples/real-kernel/debian-stock-dump.sh, which `make test` runs: the block table equals
+    /// the /proc/pagetypeinfo it printed just before the dump.
+    @Test func debianStockKernel() throws {
+        let root = ProcessInfo.processInfo.environment["VMOWNER_CACHE"] ?? "/var/cache/vmowner"
+        let stock = URL(fileURLWithPath: root).appendingPathComponent("debian-stock")
+        let releases = (try? FileManager.default.contentsOfDirectory(atPath: stock.path)) ?? []
+        let dir = try #require(releases.sorted().map { stock.appendingPathComponent($0) }
+            .first { FileManager.default.fileExists(atPath: $0.file("pagetypeinfo.txt")) },
+            "no Debian stock dump under \(stock.path): run samples/real-kernel/debian-stock-dump.sh (make test does)")
+        let kernel = FragmentationRealKernelTests.pageblockPart(try String(contentsOfFile: dir.file("pagetypeinfo.txt"), encoding: .utf8))
+        #expect(kernel.contains("Number of blocks type") && !kernel.contains("Number of mixed blocks"))
+        let result = try Tools.vmowner("fragmentation", dir.file("vmlinux"), dir.file("vmcore.elf"))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.text == kernel, "\(firstDifference(result.text, kernel) ?? "")")
+    }
+
     /// A vmlinux whose symbol table lost the depot's pool array: stacks cannot be listed (exit
     /// 1), page-owner prints its records without stacks and says why; fragmentation never
     /// builds the depot and prints the whole report.
