@@ -23,8 +23,11 @@ struct FragmentationCommand: ParsableCommand {
 
     func run() throws {
         try runReporting(files.vmcore) {
-            let context = try files.openPageOwner()
-            let report = try Fragmentation.scan(context: context, keepBlocks: blocks)
+            let model = try files.openModel()
+            let report = try Fragmentation.scan(model: model, keepBlocks: blocks)
+            if !report.hasMixedCounts {
+                Diagnostics.warn("\(files.vmcore): the kernel ran without page_owner: no mixed-block table\(blocks ? " and no block list" : "") (they need its gfp masks)")
+            }
             if report.unreadablePages > 0 {
                 Diagnostics.warn("\(report.unreadablePages) struct pages or page_ext slots could not be read from \(files.vmcore); counts are partial")
             }
@@ -48,7 +51,9 @@ struct FragmentationCommand: ParsableCommand {
         for node in r.nodes {
             for z in node.zones {
                 csv += "\(node.id),\(CSV.field(z.zone.name)),blocks," + z.blockCounts.map(String.init).joined(separator: ",") + "\n"
-                csv += "\(node.id),\(CSV.field(z.zone.name)),mixed," + z.mixedCounts.map(String.init).joined(separator: ",") + "\n"
+                if let mixed = z.mixedCounts {
+                    csv += "\(node.id),\(CSV.field(z.zone.name)),mixed," + mixed.map(String.init).joined(separator: ",") + "\n"
+                }
             }
         }
         return csv
@@ -88,7 +93,7 @@ struct FragmentationDocument: Encodable {
         let spanned_pages: UInt64
         let present_pages: UInt64
         let blocks_by_type: [String: UInt64]
-        let mixed_blocks_by_type: [String: UInt64]
+        let mixed_blocks_by_type: [String: UInt64]?
         let blocks: [Block]?
     }
     let pageblock_order: UInt64
@@ -111,7 +116,7 @@ struct FragmentationDocument: Encodable {
             node.zones.map { z in
                 Zone(node: node.id, zone: z.zone.name, start_pfn: z.zone.startPFN, spanned_pages: z.zone.spannedPages,
                      present_pages: z.zone.presentPages, blocks_by_type: byName(z.blockCounts),
-                     mixed_blocks_by_type: byName(z.mixedCounts),
+                     mixed_blocks_by_type: z.mixedCounts.map(byName),
                      blocks: blocks ? z.blocks.map { b in
                          Block(start_pfn: b.startPFN, end_pfn: b.endPFN, migratetype: Self.name(b.migratetype, r), mixed: b.isMixed,
                                first_mismatch_pfn: b.firstMismatchPFN, free_pages: b.freePages, reserved_pages: b.reservedPages,

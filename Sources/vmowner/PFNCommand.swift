@@ -40,9 +40,9 @@ struct PFN: ParsableCommand {
                 let pfn = paddr ? value >> 12 : value
                 let answer = PageQuery.lookup(pfn, context: context)
                 if format == .json {
-                    documents.append(PFNDocument(pfn, answer, context: context, stacks: stacks))
+                    documents.append(try PFNDocument(pfn, answer, context: context, stacks: stacks))
                 } else {
-                    StandardOutput.shared.write(PageQuery.text(pfn, answer, context: context, stacks: stacks))
+                    StandardOutput.shared.write(try PageQuery.text(pfn, answer, context: context, stacks: stacks))
                 }
             }
             if format == .json { StandardOutput.shared.write(try JSONText.encode(documents)) }
@@ -72,7 +72,7 @@ struct PFNDocument: Codable {
     let last_migrate_reason: String?
     let buddy_order: UInt64?
 
-    init(_ pfn: UInt64, _ answer: PageQuery.Answer, context c: PageOwnerContext, stacks: StackReportFrames) {
+    init(_ pfn: UInt64, _ answer: PageQuery.Answer, context c: PageOwnerContext, stacks: StackReportFrames) throws {
         self.pfn = pfn
         var r: OwnerRecord?
         var buddy: UInt64?
@@ -96,7 +96,7 @@ struct PFNDocument: Codable {
         stack = r.map { stacks.frames($0.handle, context: c) }
         free_handle = r?.freeHandle
         free_stack = r.flatMap { $0.freeHandle == 0 ? nil : stacks.frames($0.freeHandle, context: c) }
-        let reasons = c.names.migrateReasons
+        let reasons = try c.names.migrateReasons
         last_migrate_reason = r.flatMap { $0.lastMigrateReason >= 0 && $0.lastMigrateReason < Int64(reasons.count) ? reasons[Int($0.lastMigrateReason)] : nil }
         buddy_order = buddy
     }

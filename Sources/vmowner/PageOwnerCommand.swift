@@ -12,8 +12,9 @@ struct PageOwner: ParsableCommand {
     func run() throws {
         try runReporting(files.vmcore) {
             let context = try files.openPageOwner()
-            let warnings = PageOwnerText(context: context).write(to: StandardOutput.shared)
+            let warnings = try PageOwnerText(context: context).write(to: StandardOutput.shared)
             if warnings.unreadable > 0 { Diagnostics.warn("\(warnings.unreadable) pages or stacks could not be read from \(files.vmcore); the report is partial") }
+            do { _ = try context.depot } catch { Diagnostics.warn("the stack depot cannot be read (\(error)): records are printed without their stacks") }
             if warnings.memcgUnreadable > 0 {
                 Diagnostics.warn("\(warnings.memcgUnreadable) records are printed without their memcg line: the memory cgroup they were charged to is not in \(files.vmcore)")
             }

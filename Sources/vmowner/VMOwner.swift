@@ -26,12 +26,28 @@ struct DumpFiles: ParsableArguments {
     @Argument(help: "The crash dump (ELF vmcore).")
     var vmcore: String
 
+    /// The dump and its vmlinux; says on stderr what of the dump could not be used as given.
     func open() throws -> KernelDump {
-        try KernelDump(vmlinuxPath: vmlinux, vmcorePath: vmcore)
+        let dump = try KernelDump(vmlinuxPath: vmlinux, vmcorePath: vmcore)
+        for warning in dump.warnings { Diagnostics.warn("\(vmcore): \(warning)") }
+        return dump
     }
 
     func openPageOwner() throws -> PageOwnerContext {
         try PageOwnerContext(dump: open())
+    }
+
+    /// The kernel model, with page_owner's part when the kernel ran with page_owner and that
+    /// part can be read (otherwise a warning says why and the model serves alone).
+    func openModel() throws -> KernelModel {
+        let dump = try open()
+        guard try PageOwnerContext.isEnabled(dump) else { return try KernelModel(dump: dump) }
+        do {
+            return try PageOwnerContext(dump: dump)
+        } catch let error as InputError {
+            Diagnostics.warn("\(error); reporting without page_owner")
+            return try KernelModel(dump: dump)
+        }
     }
 }
 

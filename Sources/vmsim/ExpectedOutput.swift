@@ -53,9 +53,9 @@ struct ExpectedOutput {
             try writePageOwner(dir.appendingPathComponent("page_owner.txt"), stackText: stackText)
             try writeStacks(dir, stackText: stackText)
             if sim.profile.swapPageOwner { try SwapPageOwnerWriter(sim: sim).writeExpected(dir, stackText: stackText) }
-            try ExpectedPageblocks(sim: sim).text()
-                .write(to: dir.appendingPathComponent("pagetypeinfo_pageblocks.txt"), atomically: true, encoding: .utf8)
         }
+        try ExpectedPageblocks(sim: sim).text()
+            .write(to: dir.appendingPathComponent("pagetypeinfo_pageblocks.txt"), atomically: true, encoding: .utf8)
         if let tags = sim.allocTags {
             try tags.allocinfoText(version: sim.profile.allocInfoVersion, printsInaccurate: sim.profile.printsInaccurateTags)
                 .write(to: dir.appendingPathComponent("allocinfo.txt"), atomically: true, encoding: .utf8)

@@ -43,7 +43,8 @@ struct ExpectedPageblocks {
         }
         var out = "Page block order: \(Self.pageblockOrder)\nPages per block:  \(blockPages)\n"
         out += table("Number of blocks type ", names, blockRows)
-        out += table("Number of mixed blocks ", names, mixedRows)
+        // The kernel prints the mixed table only when page_owner is on.
+        if sim.pageOwner { out += table("Number of mixed blocks ", names, mixedRows) }
         return out
     }
 

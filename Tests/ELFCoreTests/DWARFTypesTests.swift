@@ -152,8 +152,8 @@ import Testing
         let page = try vmlinux.types.structType("page")
         let noMember = try #require(throws: InputError.self) { try page.member("lru.nonsense") }
         #expect(noMember.reason.contains("struct page") && noMember.reason.contains("lru.nonsense"))
-        #expect(page.memberIfPresent("") == nil && page.memberIfPresent("flags.") == nil)
-        #expect(page.memberIfPresent("flags.x") == nil)
+        #expect(try page.memberIfPresent("") == nil && page.memberIfPresent("flags.") == nil)
+        #expect(try page.memberIfPresent("flags.x") == nil)
         #expect(throws: InputError.self) { try vmlinux.types.typedefTarget("no_such_t") }
     }
 }

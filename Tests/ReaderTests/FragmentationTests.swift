@@ -107,3 +107,67 @@ import Testing
         #expect(flat.of(gfp: 0x140cca) == 0)           // page_group_by_mobility_disabled
     }
 }
+
+/// Fragmentation needs only the kernel model: it runs where page_owner is off or its stack
+/// depot cannot be read, and pays for neither.
+@Suite struct FragmentationWithoutPageOwnerTests {
+    /// A kernel booted without page_owner: the block table alone, as its pagetypeinfo has it.
+    @Test(arguments: ["6.12", "5.4"])
+    func blockTableWithoutPageOwner(kernel: String) throws {
+        let dir = try SimulatedDumps.dump(seed: 5, memory: "64M", ["--no-page-owner", "--kernel", kernel])
+        let expected = try String(contentsOf: dir.appendingPathComponent("expected/pagetypeinfo_pageblocks.txt"), encoding: .utf8)
+        #expect(expected.contains("Number of blocks type") && !expected.contains("Number of mixed blocks"))
+        let result = try Tools.vmowner("fragmentation", dir.file("vmlinux"), dir.file("vmcore"))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.text == expected, "\(firstDifference(result.text, expected) ?? "")")
+        #expect(result.stderr.contains("without page_owner"))
+        let json = try Tools.vmowner("fragmentation", dir.file("vmlinux"), dir.file("vmcore"), "--format", "json")
+        #expect(json.status == 0 && json.text.contains("\"blocks_by_type\"") && !json.text.contains("mixed_blocks_by_type"))
+    }
+
+    /// Debian's stock kernel (no page_owner; its 590 MB debug vmlinux), dumped under QEMU by
+    /// samples/real-kernel/debian-stock-dump.sh, which `make test` runs: the block table equals
+    /// the /proc/pagetypeinfo it printed just before the dump.
+    @Test func debianStockKernel() throws {
+        let root = ProcessInfo.processInfo.environment["VMOWNER_CACHE"] ?? "/var/cache/vmowner"
+        let stock = URL(fileURLWithPath: root).appendingPathComponent("debian-stock")
+        let releases = (try? FileManager.default.contentsOfDirectory(atPath: stock.path)) ?? []
+        let dir = try #require(releases.sorted().map { stock.appendingPathComponent($0) }
+            .first { FileManager.default.fileExists(atPath: $0.file("pagetypeinfo.txt")) },
+            "no Debian stock dump under \(stock.path): run samples/real-kernel/debian-stock-dump.sh (make test does)")
+        let kernel = FragmentationRealKernelTests.pageblockPart(try String(contentsOfFile: dir.file("pagetypeinfo.txt"), encoding: .utf8))
+        #expect(kernel.contains("Number of blocks type") && !kernel.contains("Number of mixed blocks"))
+        let result = try Tools.vmowner("fragmentation", dir.file("vmlinux"), dir.file("vmcore.elf"))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.text == kernel, "\(firstDifference(result.text, kernel) ?? "")")
+    }
+
+    /// A vmlinux whose symbol table lost the depot's pool array: stacks cannot be listed (exit
+    /// 1), page-owner prints its records without stacks and says why; fragmentation never
+    /// builds the depot and prints the whole report.
+    @Test func unreadableDepotStopsOnlyStacks() throws {
+        let dir = try SimulatedDumps.dump(seed: 1, memory: "64M")
+        var vmlinux = try Data(contentsOf: URL(fileURLWithPath: dir.file("vmlinux")))
+        var renamed = 0
+        for name in ["stack_pools", "stack_slabs"] {
+            let from = Data((name + "\0").utf8), to = Data((name.dropLast() + "Z\0").utf8)
+            var at = vmlinux.startIndex
+            while let found = vmlinux.range(of: from, in: at..<vmlinux.endIndex) {
+                vmlinux.replaceSubrange(found, with: to)
+                at = found.upperBound
+                renamed += 1
+            }
+        }
+        try #require(renamed > 0)
+        let path = SimulatedDumps.root.appendingPathComponent("vmlinux-no-depot-\(UUID().uuidString)").path
+        try vmlinux.write(to: URL(fileURLWithPath: path))
+        let stacks = try Tools.vmowner("stacks", path, dir.file("vmcore"))
+        #expect(stacks.status == 1 && stacks.stderr.contains("symbol stack_"), "\(stacks.stderr)")
+        let pageOwner = try Tools.vmowner("page-owner", path, dir.file("vmcore"))
+        #expect(pageOwner.status == 0, "\(pageOwner.stderr)")
+        #expect(pageOwner.stderr.contains("stack depot cannot be read") && pageOwner.stderr.contains("symbol stack_"), "\(pageOwner.stderr)")
+        #expect(pageOwner.text.contains("Page allocated via order"))
+        try expectReport(["fragmentation", path, dir.file("vmcore")], equals: dir.appendingPathComponent("expected/pagetypeinfo_pageblocks.txt"),
+                         "fragmentation without a depot")
+    }
+}

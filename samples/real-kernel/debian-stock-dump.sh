@@ -3,7 +3,7 @@
 # debug vmlinux is ~590 MB, the size users have, so vmowner's start-up (DWARF, symbols) is
 # measured on a real-size vmlinux. Usage: debian-stock-dump.sh
 # Result (last stdout line): ${VMOWNER_CACHE:-/var/cache/vmowner}/debian-stock/<release>/ with
-# vmlinux and vmcore.elf. Needs what make-dump.sh needs (qemu-system-x86, busybox-static).
+# vmlinux, vmcore.elf and pagetypeinfo.txt (what the guest printed just before the dump). Needs what make-dump.sh needs (qemu-system-x86, busybox-static).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="${VMOWNER_CACHE:-/var/cache/vmowner}/debian-stock"
@@ -24,7 +24,7 @@ image=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-/
 [ -n "$image" ] || die "cannot tell which linux-image-*-cloud-amd64 Debian ships"
 release=${image#linux-image-}
 result="$cache/$release"
-if [ -f "$result/DONE" ]; then log "already made"; echo "$result"; exit 0; fi
+if [ -f "$result/DONE" ] && [ -f "$result/pagetypeinfo.txt" ]; then log "already made"; echo "$result"; exit 0; fi
 mkdir -p "$result/dl" "$result/work"
 cd "$result/dl"
 [ -n "$(ls "$image"_*.deb 2>/dev/null)" ] || apt-get download "$image" "$image-dbg" >/dev/null 2>&1 || die "apt-get download $image failed"
@@ -48,6 +48,10 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 insmod /qemu_fw_cfg.ko
+# What the kernel says of its pageblocks, for the fragmentation test (an idle guest keeps them).
+echo "VMOWNER-PAGETYPEINFO-BEGIN"
+cat /proc/pagetypeinfo
+echo "VMOWNER-PAGETYPEINFO-END"
 echo "VMOWNER-STOCK-READY"
 while :; do :; done
 INIT
@@ -73,6 +77,8 @@ python3 "$here/qmp.py" "$qmp" 600 '{"execute": "stop"}' \
     "{\"execute\": \"dump-guest-memory\", \"arguments\": {\"paging\": false, \"protocol\": \"file:$result/vmcore.elf\"}}" \
     '{"execute": "quit"}' >&2 || die "QMP conversation with QEMU failed"
 chmod 0644 "$result/vmcore.elf"
+tr -d '\r' <"$serial" | sed -n '/^VMOWNER-PAGETYPEINFO-BEGIN$/,/^VMOWNER-PAGETYPEINFO-END$/p' | sed '1d;$d' >"$result/pagetypeinfo.txt"
+[ -s "$result/pagetypeinfo.txt" ] || die "the guest printed no /proc/pagetypeinfo (see $serial)"
 rm -rf "$result/img" "$result/work"
 date -u +%Y-%m-%dT%H:%M:%SZ >"$result/DONE"
 log "done in $((SECONDS - start)) s"

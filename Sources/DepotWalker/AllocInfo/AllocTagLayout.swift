@@ -41,8 +41,7 @@ struct AllocTagLayout {
         let ct = try tag.member("ct").offset
         let codetag = try types.structType("codetag")
         func shifted(_ name: String) throws -> Field {
-            let f = try codetag.field(name)
-            return Field(offset: ct + f.offset, size: f.size)
+            try Field(try codetag.member(name), of: codetag, at: ct, in: tag.size)
         }
         flags = try shifted("flags")
         lineno = try shifted("lineno")

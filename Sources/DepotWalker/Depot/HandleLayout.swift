@@ -22,24 +22,30 @@ public struct HandleLayout: Sendable {
 
     init(types: DebugTypes) throws {
         let parts = try types.unionType("handle_parts", near: "stack_table")
-        func bits(_ name: String) -> Bits? {
-            guard let m = parts.memberIfPresent(name), let width = m.bitSize else { return nil }
-            return Bits(shift: UInt32(m.offset * 8 + (m.bitOffset ?? 0)), width: UInt32(width))
+        // A handle is a u32: every bitfield must lie in its 32 bits (the DWARF layer already
+        // checked it lies inside the union).
+        func bits(_ name: String) throws -> Bits? {
+            guard let m = try parts.memberIfPresent(name), let width = m.bitSize else { return nil }
+            let shift = m.offset * 8 + (m.bitOffset ?? 0)
+            guard shift + width <= 32 else {
+                throw InputError(file: parts.file, reason: "union handle_parts field '\(name)' has bits \(shift)+\(width), outside a 32-bit handle in the DWARF")
+            }
+            return Bits(shift: UInt32(shift), width: UInt32(width))
         }
-        if let plusOne = bits("pool_index_plus_1") {
+        if let plusOne = try bits("pool_index_plus_1") {
             index = plusOne
             indexIsPlusOne = true
             indexIsAmbiguous = false
-        } else if let poolIndex = bits("pool_index") ?? bits("slabindex") {
+        } else if let poolIndex = try bits("pool_index") ?? bits("slabindex") {
             index = poolIndex
             indexIsPlusOne = false
-            indexIsAmbiguous = parts.memberIfPresent("valid") == nil
+            indexIsAmbiguous = try parts.memberIfPresent("valid") == nil
         } else {
-            throw InputError(file: "vmlinux", reason: "union handle_parts has no pool index bitfield")
+            throw InputError(file: parts.file, reason: "union handle_parts has no pool index bitfield")
         }
-        guard let off = bits("offset") else { throw InputError(file: "vmlinux", reason: "union handle_parts has no offset bitfield") }
+        guard let off = try bits("offset") else { throw InputError(file: parts.file, reason: "union handle_parts has no offset bitfield") }
         offset = off
-        if let extra = bits("extra") {
+        if let extra = try bits("extra") {
             extraMask = extra.width >= 32 ? 0 : ((1 << extra.width) - 1) << extra.shift
         } else {
             extraMask = 0

@@ -29,8 +29,8 @@ public final class StackDepot: @unchecked Sendable {
         let r = try types.structType("stack_record", near: "stack_table")
         record = RecordLayout(
             size: try r.field("size"), handle: try r.field("handle"),
-            entries: try r.member("entries").offset, count: r.optionalField("count"),
-            hashList: r.memberIfPresent("hash_list")?.offset, next: r.memberIfPresent("next")?.offset,
+            entries: try r.member("entries").offset, count: try r.optionalField("count"),
+            hashList: try r.memberIfPresent("hash_list")?.offset, next: try r.memberIfPresent("next")?.offset,
             hash: try r.field("hash"))
 
         // The pool array: `stack_pools` (6.3+) or `stack_slabs`, an array until ~6.15, a

@@ -20,6 +20,7 @@ public struct FlagNames: Sendable {
             let base = try dump.requireAddress(of: symbol)
             var out: [Entry] = []
             for i in 0..<Self.maxEntries {
+                // entry.size is at most TypeLayout.maxSize: i * size cannot overflow.
                 let at = base &+ UInt64(i * entry.size)
                 let namePointer = try name.read(dump.memory, at: at)
                 if namePointer == 0 { return out }
@@ -27,20 +28,22 @@ public struct FlagNames: Sendable {
             }
             throw InputError(file: dump.vmcorePath, reason: "\(symbol) has no terminating entry within \(Self.maxEntries)")
         }
-        func strings(_ symbol: String) throws -> [String] {
-            let base = try dump.requireAddress(of: symbol)
-            guard case .array(_, let count?) = try types.variableType(symbol).resolved, count <= Self.maxEntries else {
-                throw InputError(file: dump.vmlinux.path, reason: "\(symbol) is not a sized array in the DWARF")
-            }
-            return try (0..<count).map { i in
-                let p = try dump.memory.u64(base &+ UInt64(i * 8))
-                return p == 0 ? "" : try dump.memory.cString(p, max: 128)
-            }
-        }
         gfp = try table("gfpflag_names")
         pageFlags = try table("pageflag_names")
-        migrateReasons = try strings("migrate_reason_names")
-        migrateTypes = try strings("migratetype_names")
+        migrateReasons = try Self.strings("migrate_reason_names", dump: dump)
+        migrateTypes = try Self.strings("migratetype_names", dump: dump)
+    }
+
+    /// A `const char *const name[N]` array of the kernel, N from the DWARF (at most 512).
+    static func strings(_ symbol: String, dump: KernelDump) throws -> [String] {
+        let base = try dump.requireAddress(of: symbol)
+        guard case .array(_, let count?) = try dump.vmlinux.types.variableType(symbol).resolved, count >= 0, count <= Self.maxEntries else {
+            throw InputError(file: dump.vmlinux.path, reason: "\(symbol) is not a sized array in the DWARF")
+        }
+        return try (0..<count).map { i in
+            let p = try dump.memory.u64(base &+ UInt64(i * 8))
+            return p == 0 ? "" : try dump.memory.cString(p, max: 128)
+        }
     }
 
     /// `format_flags`: names of every table entry whose whole mask is set, in table order,

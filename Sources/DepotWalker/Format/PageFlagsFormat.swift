@@ -21,19 +21,18 @@ public struct PageFlagsFormat: Sendable {
     init(dump: KernelDump) throws {
         let types = dump.vmlinux.types
         let bitsPerLong: UInt64 = 64
-        let nrPageFlags = UInt64(types.enumerator("__NR_PAGEFLAGS") ?? 0)
-        guard nrPageFlags > 0, nrPageFlags < 64 else {
+        guard let nrPageFlags = try types.enumerator("__NR_PAGEFLAGS", in: UInt64(1)...63) else {
             throw InputError(file: dump.vmlinux.path, reason: "enum pageflags (__NR_PAGEFLAGS) not found in the DWARF")
         }
         pageFlagsMask = (UInt64(1) << nrPageFlags) - 1
 
         // Only SPARSEMEM without VMEMMAP keeps the section number in page->flags.
         let sectionsWidth = try MemoryMap.sectionsWidth(dump)
-        let maxZones = UInt64(types.enumerator("__MAX_NR_ZONES") ?? 4)
+        let maxZones = try types.enumerator("__MAX_NR_ZONES", in: UInt64(1)...64) ?? 4
         let zonesWidth: UInt64 = maxZones <= 1 ? 0 : maxZones <= 2 ? 1 : maxZones <= 4 ? 2 : 3
         // NODES_SHIFT: MAX_NUMNODES = LENGTH(node_data) on x86_64 NUMA kernels; none without NUMA.
         var nodesShift: UInt64 = 0
-        if let nodes = dump.info.length("node_data"), nodes > 1 { nodesShift = UInt64(63 - (nodes - 1).leadingZeroBitCount + 1) }
+        if let nodes = dump.info.nodeDataLength, nodes > 1 { nodesShift = UInt64(64 - (nodes - 1).leadingZeroBitCount) }
         let nodesWidth = sectionsWidth + zonesWidth + nodesShift <= bitsPerLong - nrPageFlags ? nodesShift : 0
         // LAST_CPUPID exists with NUMA balancing: 8 pid bits + NR_CPUS_BITS.
         var lastCpupidWidth: UInt64 = 0
@@ -49,7 +48,7 @@ public struct PageFlagsFormat: Sendable {
         let lastCpupidOff = zonesOff - lastCpupidWidth
         // The section/node/zone fields are printed from 5.14, where vsprintf gained its field
         // table `pff`; struct page_owner gained free_ts_nsec at 5.13, the closest layout sign.
-        let printsFields = types.hasVariable("pff") || (try? types.structType("page_owner", near: "page_owner_ops"))?.memberIfPresent("free_ts_nsec") != nil
+        let printsFields = try types.hasVariable("pff") || (try? types.structType("page_owner", near: "page_owner_ops"))?.memberIfPresent("free_ts_nsec") != nil
         layout = [
             FieldSpec(name: "section", shift: sectionsOff, width: sectionsWidth, hex: false),
             FieldSpec(name: "node", shift: nodesOff, width: nodesWidth, hex: false),

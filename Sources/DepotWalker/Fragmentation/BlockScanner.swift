@@ -8,7 +8,9 @@ import ELFCore
 ///   stopping at the first allocation of another migratetype.
 /// pfn_to_online_page is pfn_valid here: the online bit only matters with memory hotplug.
 struct BlockScanner {
-    let context: PageOwnerContext
+    let model: KernelModel
+    /// page_owner's part, for the mixed-block scan (nil: the kernel ran without page_owner).
+    let owner: PageOwnerContext?
     let types: MigrateTypes
     let reservedBit: UInt64
     let zoneField: (shift: UInt64, mask: UInt64)
@@ -19,29 +21,33 @@ struct BlockScanner {
     var unknownType = 0
     private var pageCursor = SpanCursor()
     private var extCursor = SpanCursor()
+    /// A struct page, then a page_ext slot, when the dump does not hold them plainly: sized
+    /// by the validated sizeof(struct page) and page_ext_size.
     private let scratch: UnsafeMutableRawPointer
 
-    init(context: PageOwnerContext) throws {
-        self.context = context
-        let dump = context.dump
-        types = try MigrateTypes(dump: dump, names: context.names.migrateTypes)
-        guard let reserved = dump.vmlinux.types.enumerator("PG_reserved"), reserved >= 0, reserved < 64 else {
+    init(model: KernelModel) throws {
+        self.model = model
+        owner = model as? PageOwnerContext
+        let dump = model.dump
+        types = try MigrateTypes(dump: dump, names: try model.migrateTypeNames, gfpNames: try? model.names.gfp)
+        guard let reserved = try dump.vmlinux.types.bitNumber("PG_reserved") else {
             throw InputError(file: dump.vmlinux.path, reason: "enum pageflags has no PG_reserved in the DWARF")
         }
-        reservedBit = UInt64(1) << UInt64(reserved)
+        reservedBit = UInt64(1) << reserved
+        let layout = try model.pageFlags.layout
         func field(_ name: String) -> (UInt64, UInt64) {
-            guard let f = context.pageFlags.layout.first(where: { $0.name == name }) else { return (0, 0) }
+            guard let f = layout.first(where: { $0.name == name }) else { return (0, 0) }
             return (f.shift, (UInt64(1) << f.width) &- 1)
         }
         zoneField = field("zone")
         nodeField = field("node")
-        pfnLimit = UInt64(context.sections.sections.count) << context.sections.sectionShift
-        scratch = UnsafeMutableRawPointer.allocate(byteCount: 8192, alignment: 16)
+        pfnLimit = UInt64(model.sections.sections.count) << model.sections.sectionShift
+        scratch = UnsafeMutableRawPointer.allocate(byteCount: model.page.size + Int(owner?.extSize ?? 0), alignment: 16)
     }
 
     func release() { scratch.deallocate() }
 
-    var blockPages: UInt64 { UInt64(1) << context.pageblockOrder }
+    var blockPages: UInt64 { UInt64(1) << model.pageblockOrder }
 
     /// pagetypeinfo_showblockcount_print.
     mutating func blockCounts(_ zone: MemoryZone) -> [UInt64] {
@@ -50,16 +56,15 @@ struct BlockScanner {
         var pfn = zone.startPFN
         while pfn < end {
             defer { pfn = pfn &+ blockPages }
-            guard context.sections.isValid(pfn), let page = page(pfn), inZone(page, zone),
-                  let mt = context.pageblockMigratetype(pfn) else { continue }
+            guard model.sections.isValid(pfn), let page = page(pfn), inZone(page, zone),
+                  let mt = model.pageblockMigratetype(pfn) else { continue }
             if mt < count.count { count[mt] += 1 }
         }
         return count
     }
 
     /// pagetypeinfo_showmixedcount_print, plus what each block holds when `keepBlocks`.
-    mutating func mixedBlocks(_ zone: MemoryZone, keepBlocks: Bool) -> ([UInt64], [Pageblock]) {
-        let c = context
+    mutating func mixedBlocks(_ zone: MemoryZone, owner c: PageOwnerContext, keepBlocks: Bool) -> ([UInt64], [Pageblock]) {
         var count = [UInt64](repeating: 0, count: types.names.count)
         var blocks: [Pageblock] = []
         let end = min(zone.endPFN, pfnLimit)
@@ -76,7 +81,7 @@ struct BlockScanner {
                 pfn = blockEnd
                 continue
             }
-            let block = scanBlock(from: pfn, to: blockEnd, type: blockType, zone: zone)
+            let block = scanBlock(from: pfn, to: blockEnd, type: blockType, zone: zone, owner: c)
             if block.isMixed {
                 let column = blockType == types.cma ? types.movable : blockType
                 if column < count.count { count[column] += 1 } else { unknownType += 1 }
@@ -96,8 +101,8 @@ struct BlockScanner {
 
     /// One block, pfn by pfn. Keeps counting after the first mismatch (for --blocks) but
     /// remembers it: the kernel's decision and its next pfn depend on that one only.
-    private mutating func scanBlock(from start: UInt64, to blockEnd: UInt64, type blockType: Int, zone: MemoryZone) -> Scan {
-        let c = context
+    private mutating func scanBlock(from start: UInt64, to blockEnd: UInt64, type blockType: Int, zone: MemoryZone,
+                                    owner c: PageOwnerContext) -> Scan {
         var allocated = [UInt64](repeating: 0, count: types.names.count)
         var free: UInt64 = 0, reserved: UInt64 = 0
         var mismatch: UInt64?
@@ -118,8 +123,9 @@ struct BlockScanner {
                 pfn += 1
                 continue
             }
-            guard let ext = ext(pfn) else { pfn += 1; continue }
+            guard let ext = ext(pfn, owner: c) else { pfn += 1; continue }
             guard ext.loadUnaligned(as: UInt64.self) & c.allocatedFlag != 0 else { pfn += 1; continue }
+            // ownerOffset + owner.size <= extSize (PageOwnerContext.init): inside the slot.
             let owner = ext + Int(c.ownerOffset)
             let gfp = c.owner.gfpMask.unsigned(owner)
             let order = c.owner.order.unsigned(owner)
@@ -138,7 +144,7 @@ struct BlockScanner {
     /// page_zone(page) == zone: the node and zone numbers in page->flags.
     @inline(__always)
     private func inZone(_ page: UnsafeRawPointer, _ zone: MemoryZone) -> Bool {
-        let flags = context.page.flags.unsigned(page)
+        let flags = model.page.flags.unsigned(page)
         let z = Int((flags >> zoneField.shift) & zoneField.mask)
         let n = Int((flags >> nodeField.shift) & nodeField.mask)
         return z == zone.index && n == zone.node
@@ -146,9 +152,9 @@ struct BlockScanner {
 
     /// The struct page of `pfn`, or nil when its section has none or it cannot be read.
     private mutating func page(_ pfn: UInt64) -> UnsafeRawPointer? {
-        let size = context.page.size
-        guard let va = context.sections.pageAddress(pfn, pageSize: size) else { return nil }
-        guard let p = pageCursor.pointer(context.dump.memory, va, size, scratch: scratch) else {
+        let size = model.page.size
+        guard let va = model.sections.pageAddress(pfn, pageSize: size) else { return nil }
+        guard let p = pageCursor.pointer(model.dump.memory, va, size, scratch: scratch) else {
             unreadable += 1
             return nil
         }
@@ -156,10 +162,10 @@ struct BlockScanner {
     }
 
     /// The page_ext slot of `pfn` (after the struct page in scratch), nil when there is none.
-    private mutating func ext(_ pfn: UInt64) -> UnsafeRawPointer? {
-        guard let section = context.sections.section(of: pfn), let base = section.pageExt else { return nil }
-        let size = Int(context.extSize)
-        guard let p = extCursor.pointer(context.dump.memory, base &+ pfn &* UInt64(size), size, scratch: scratch + 4096) else {
+    private mutating func ext(_ pfn: UInt64, owner: PageOwnerContext) -> UnsafeRawPointer? {
+        guard let section = model.sections.section(of: pfn), let base = section.pageExt else { return nil }
+        let size = Int(owner.extSize)
+        guard let p = extCursor.pointer(model.dump.memory, base &+ pfn &* UInt64(size), size, scratch: scratch + model.page.size) else {
             unreadable += 1
             return nil
         }

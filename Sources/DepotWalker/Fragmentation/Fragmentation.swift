@@ -27,9 +27,10 @@ public struct ZoneFragmentation: Sendable {
     public let zone: MemoryZone
     /// "Number of blocks type": pageblocks per migratetype.
     public let blockCounts: [UInt64]
-    /// "Number of mixed blocks": mixed pageblocks per migratetype of the block.
-    public let mixedCounts: [UInt64]
-    /// Every block the scan visited (only when asked for).
+    /// "Number of mixed blocks": mixed pageblocks per migratetype of the block; nil when the
+    /// kernel ran without page_owner (the kernel prints no such table then).
+    public let mixedCounts: [UInt64]?
+    /// Every block the mixed-block scan visited (only when asked for, and with page_owner).
     public let blocks: [Pageblock]
 }
 
@@ -46,23 +47,31 @@ public struct Fragmentation: Sendable {
     public let unreadablePages: Int
     /// Blocks whose migratetype is not below MIGRATE_TYPES (the kernel would index past its table).
     public let blocksOfUnknownType: Int
+    /// The mixed-block table and the block list need page_owner's gfp masks.
+    public var hasMixedCounts: Bool { nodes.contains { $0.zones.contains { $0.mixedCounts != nil } } }
 
-    /// Scans every populated zone of every memory node, as /proc/pagetypeinfo does.
-    public static func scan(context: PageOwnerContext, keepBlocks: Bool = false) throws -> Fragmentation {
-        let layout = try NodeZones(dump: context.dump)
-        var scanner = try BlockScanner(context: context)
+    /// Scans every populated zone of every memory node, as /proc/pagetypeinfo does. The
+    /// block counts need only the kernel model; the mixed blocks need page_owner, used when
+    /// `model` is a PageOwnerContext.
+    public static func scan(model: KernelModel, keepBlocks: Bool = false) throws -> Fragmentation {
+        let layout = try NodeZones(dump: model.dump)
+        var scanner = try BlockScanner(model: model)
         defer { scanner.release() }
         var nodes: [Node] = []
         for node in layout.nodes {
             var zones: [ZoneFragmentation] = []
             for zone in node.zones where zone.isPopulated {
                 let counts = scanner.blockCounts(zone)
-                let (mixed, blocks) = scanner.mixedBlocks(zone, keepBlocks: keepBlocks)
+                var mixed: [UInt64]?
+                var blocks: [Pageblock] = []
+                if let owner = scanner.owner {
+                    (mixed, blocks) = scanner.mixedBlocks(zone, owner: owner, keepBlocks: keepBlocks)
+                }
                 zones.append(ZoneFragmentation(zone: zone, blockCounts: counts, mixedCounts: mixed, blocks: blocks))
             }
             nodes.append(Node(id: node.id, zones: zones))
         }
-        return Fragmentation(pageblockOrder: context.pageblockOrder, migrateTypeNames: scanner.types.names, nodes: nodes,
+        return Fragmentation(pageblockOrder: model.pageblockOrder, migrateTypeNames: scanner.types.names, nodes: nodes,
                              unreadablePages: scanner.unreadable, blocksOfUnknownType: scanner.unknownType)
     }
 }

@@ -1,6 +1,6 @@
 /// The pageblock part of /proc/pagetypeinfo as the kernel prints it per memory node
 /// (mm/vmstat.c pagetypeinfo_show): block order and size, then "Number of blocks type" and
-/// "Number of mixed blocks". The free-page table the kernel prints in between is left out.
+/// "Number of mixed blocks" (with page_owner). The free-page table the kernel prints in between is left out.
 public enum FragmentationText {
     public static func text(_ report: Fragmentation) -> String {
         var out = ""
@@ -8,7 +8,10 @@ public enum FragmentationText {
             out += "Page block order: \(report.pageblockOrder)\n"
             out += "Pages per block:  \(UInt64(1) << report.pageblockOrder)\n"
             out += table("Number of blocks type ", names: report.migrateTypeNames, node.zones.map { ($0.zone, $0.blockCounts) })
-            out += table("Number of mixed blocks ", names: report.migrateTypeNames, node.zones.map { ($0.zone, $0.mixedCounts) })
+            // The kernel prints the mixed table only when page_owner is on.
+            if report.hasMixedCounts {
+                out += table("Number of mixed blocks ", names: report.migrateTypeNames, node.zones.map { ($0.zone, $0.mixedCounts ?? []) })
+            }
         }
         return out
     }

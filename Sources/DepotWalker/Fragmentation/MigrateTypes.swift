@@ -14,19 +14,28 @@ struct MigrateTypes: Sendable {
     /// page_group_by_mobility_disabled: every allocation is then unmovable.
     let groupingDisabled: Bool
 
-    init(dump: KernelDump, names: [String]) throws {
+    /// `gfpNames`: the kernel's gfpflag_names table, when it can be read.
+    init(dump: KernelDump, names: [String], gfpNames: [FlagNames.Entry]?) throws {
         let types = dump.vmlinux.types
         guard !names.isEmpty else {
             throw InputError(file: dump.vmlinux.path, reason: "migratetype_names is empty")
         }
         self.names = names
-        movable = Int(types.enumerator("MIGRATE_MOVABLE") ?? 1)
-        reclaimable = Int(types.enumerator("MIGRATE_RECLAIMABLE") ?? 2)
-        cma = types.enumerator("MIGRATE_CMA").map(Int.init)
-        // ___GFP_MOVABLE_BIT and friends are enumerators from 6.9 on; before, the bits are
-        // the same #defines (0x08, 0x10), never changed.
-        movableGFP = UInt64(1) << UInt64(types.enumerator("___GFP_MOVABLE_BIT") ?? 3)
-        reclaimableGFP = UInt64(1) << UInt64(types.enumerator("___GFP_RECLAIMABLE_BIT") ?? 4)
+        // Migratetypes index per-type tables: small and never negative.
+        movable = try types.enumerator("MIGRATE_MOVABLE", in: 0...255) ?? 1
+        reclaimable = try types.enumerator("MIGRATE_RECLAIMABLE", in: 0...255) ?? 2
+        // MIGRATE_CMA exists with CONFIG_CMA, which names it in migratetype_names.
+        cma = names.contains("CMA") ? try types.enumerator("MIGRATE_CMA", in: 0...255) : nil
+        // The gfp name table holds __GFP_MOVABLE and __GFP_RECLAIMABLE with their masks in
+        // every version; ___GFP_MOVABLE_BIT and friends are enumerators only from 6.9 on (a
+        // name the DWARF lacks costs a scan of all of it); before, the bits are the same
+        // #defines (0x08, 0x10), never changed.
+        func mask(_ name: String, bit: String, default fallback: UInt64) throws -> UInt64 {
+            if let entry = gfpNames?.first(where: { $0.name == name }), entry.mask.nonzeroBitCount == 1 { return entry.mask }
+            return UInt64(1) << (try types.bitNumber(bit) ?? fallback)
+        }
+        movableGFP = try mask("__GFP_MOVABLE", bit: "___GFP_MOVABLE_BIT", default: 3)
+        reclaimableGFP = try mask("__GFP_RECLAIMABLE", bit: "___GFP_RECLAIMABLE_BIT", default: 4)
         if let at = dump.address(of: "page_group_by_mobility_disabled") {
             groupingDisabled = try dump.memory.u32(at) != 0
         } else {

@@ -46,14 +46,14 @@ public struct NodeZones: Sendable {
         let nodeID = try pgdatType.field("node_id")
         let nodeStart = try pgdatType.field("node_start_pfn")
         let nodeSpanned = try pgdatType.field("node_spanned_pages")
-        let nodeMemMap = pgdatType.optionalField("node_mem_map")
-        let nodePageExt = pgdatType.optionalField("node_page_ext")
+        let nodeMemMap = try pgdatType.optionalField("node_mem_map")
+        let nodePageExt = try pgdatType.optionalField("node_page_ext")
         let zoneType = try types.structType("zone")
         let start = try zoneType.field("zone_start_pfn")
         let spanned = try zoneType.field("spanned_pages")
         let present = try zoneType.field("present_pages")
         let name = try zoneType.member("name").offset
-        let pageblockFlags = zoneType.optionalField("pageblock_flags")
+        let pageblockFlags = try zoneType.optionalField("pageblock_flags")
 
         var pgdats: [UInt64] = []
         if let at = dump.address(of: "node_data") {
@@ -73,10 +73,11 @@ public struct NodeZones: Sendable {
 
         var nodes: [Node] = []
         for pgdat in pgdats {
-            let id = Int(try nodeID.read(memory, at: pgdat))
-            guard id >= 0, id < Self.maxNodes else {
-                throw InputError(file: dump.vmcorePath, reason: "pglist_data at 0x\(String(pgdat, radix: 16)) has node_id \(id)")
+            let rawID = try nodeID.read(memory, at: pgdat)
+            guard rawID < UInt64(Self.maxNodes) else {
+                throw InputError(file: dump.vmcorePath, reason: "pglist_data at 0x\(String(pgdat, radix: 16)) has node_id \(rawID)")
             }
+            let id = Int(rawID)
             guard withMemory.has(node: id) ?? true else { continue }
             var zones: [MemoryZone] = []
             for z in 0..<zoneCount {

@@ -8,7 +8,7 @@ extension MemoryMap {
     /// the first node (by start pfn) that spans part of it; the node's arrays begin at its
     /// MAX_ORDER-aligned start, so a partly spanned piece is inside them.
     static func flat(dump: KernelDump, maxPFN: UInt64, maxOrderPages: UInt64, pageblockOrder: UInt64,
-                     pageSize: UInt64, extSize: UInt64) throws -> MemoryMap {
+                     pageSize: UInt64, extSize: UInt64?) throws -> MemoryMap {
         let memory = dump.memory
         let nodes = try NodeZones(dump: dump).nodes
         guard nodes.contains(where: { $0.memMap != nil }) else {
@@ -38,7 +38,7 @@ extension MemoryMap {
             piece.hasMemMap = true
             piece.isEarly = true
             piece.memMap = memMap &- node.startPFN &* pageSize
-            if let ext = node.pageExt, ext != 0 {
+            if let ext = node.pageExt, ext != 0, let extSize {
                 piece.pageExt = ext &- (node.startPFN & ~(maxOrderPages &- 1)) &* extSize
             }
             for i in first..<last { sections[Int(i)] = piece }

@@ -57,9 +57,9 @@ public struct MemoryMap: Sendable {
     }
 
     /// `pageSize` and `extSize` are sizeof(struct page) and page_ext_size, as the caller
-    /// resolved them.
+    /// resolved them (extSize nil: the kernel keeps no page_ext).
     init(dump: KernelDump, maxPFN: UInt64, maxOrderPages: UInt64, pageblockOrder: UInt64,
-         pageSize: UInt64, extSize: UInt64) throws {
+         pageSize: UInt64, extSize: UInt64?) throws {
         let model = try Self.model(of: dump)
         if model == .flat {
             self = try Self.flat(dump: dump, maxPFN: maxPFN, maxOrderPages: maxOrderPages, pageblockOrder: pageblockOrder,
@@ -79,12 +79,12 @@ public struct MemoryMap: Sendable {
     /// (page_to_pfn needs it), MAX_PHYSMEM_BITS − SECTION_SIZE_BITS wide.
     public static func sectionsWidth(_ dump: KernelDump) throws -> UInt64 {
         guard try model(of: dump) != .flat, !hasVmemmap(dump) else { return 0 }
-        let physBits = dump.info.number("MAX_PHYSMEM_BITS") ?? 46
-        let sectionBits = dump.info.number("SECTION_SIZE_BITS") ?? 27
+        let physBits = dump.info.maxPhysmemBits ?? 46
+        let sectionBits = dump.info.sectionSizeBits ?? 27
         guard sectionBits > 0, physBits > sectionBits, physBits <= 64 else {
             throw InputError(file: dump.vmcorePath, reason: "implausible MAX_PHYSMEM_BITS \(physBits) for SECTION_SIZE_BITS \(sectionBits)")
         }
-        return UInt64(physBits - sectionBits)
+        return physBits - sectionBits
     }
 
     /// SPARSEMEM when the kernel has `mem_section` (EXTREME when it is a pointer to root

@@ -2,6 +2,9 @@ import ELFCore
 
 /// The parts of `struct page` the walkers read.
 public struct PageLayout: Sendable {
+    /// sizeof(struct page): 16...1024 bytes, and every field below lies inside it (checked
+    /// where the DWARF is read), so a load at a field's offset from a buffer of `size` bytes
+    /// is in bounds.
     public let size: Int
     public let flags: Field
     public let privateData: Field
@@ -9,12 +12,20 @@ public struct PageLayout: Sendable {
     public let pageType: Field
     public let memcgData: Field?
 
-    init(types: DebugTypes, info: VMCoreInfo) throws {
-        let t = try types.structType("page")
-        size = Int(info.size("page") ?? UInt64(t.size))
+    init(dump: KernelDump) throws {
+        let vmlinux = dump.vmlinux.path
+        let t = try dump.vmlinux.types.structType("page")
+        guard VMCoreInfo.pageStructSizeRange.contains(UInt64(t.size)) else {
+            throw InputError(file: vmlinux, reason: "struct page is \(t.size) bytes in the DWARF, not a size a kernel's struct page has")
+        }
+        // VMCOREINFO's SIZE(page) is the crashed kernel's own sizeof: it must agree.
+        if let fromNote = dump.info.pageStructSize, fromNote != t.size {
+            throw InputError(file: dump.vmcorePath, reason: "struct page is \(t.size) bytes in the DWARF but the dump's VMCOREINFO says SIZE(page)=\(fromNote): the note or \(vmlinux) is wrong")
+        }
+        size = t.size
         flags = try t.field("flags")
         privateData = try t.field("private")
         pageType = try t.optionalField("page_type") ?? t.field("_mapcount")
-        memcgData = t.optionalField("memcg_data")
+        memcgData = try t.optionalField("memcg_data")
     }
 }

@@ -1,7 +1,8 @@
 import ELFCore
 
 /// `struct page_owner` (mm/page_owner.c) as this kernel lays it out. It grew from 16 to 64
-/// bytes over the versions; the optional fields are the ones a generation may lack.
+/// bytes over the versions; the optional fields are the ones a generation may lack. Every
+/// field lies inside `size` bytes (checked by Field and the DWARF layer).
 public struct PageOwnerLayout: Sendable {
     public let size: Int
     public let order: Field
@@ -11,7 +12,7 @@ public struct PageOwnerLayout: Sendable {
     public let freeHandle: Field
     public let tsNsec: Field?
     public let freeTsNsec: Field?
-    public let comm: Field?
+    public let comm: ByteArrayField?
     public let pid: Field?
     public let tgid: Field?
     public let freePid: Field?
@@ -25,12 +26,12 @@ public struct PageOwnerLayout: Sendable {
         gfpMask = try t.field("gfp_mask")
         handle = try t.field("handle")
         freeHandle = try t.field("free_handle")
-        tsNsec = t.optionalField("ts_nsec")
-        freeTsNsec = t.optionalField("free_ts_nsec")
-        comm = t.optionalField("comm")
-        pid = t.optionalField("pid")
-        tgid = t.optionalField("tgid")
-        freePid = t.optionalField("free_pid")
-        freeTgid = t.optionalField("free_tgid")
+        tsNsec = try t.optionalField("ts_nsec")
+        freeTsNsec = try t.optionalField("free_ts_nsec")
+        comm = ByteArrayField(try t.memberIfPresent("comm"))
+        pid = try t.optionalField("pid")
+        tgid = try t.optionalField("tgid")
+        freePid = try t.optionalField("free_pid")
+        freeTgid = try t.optionalField("free_tgid")
     }
 }

@@ -7,21 +7,23 @@ extension MemoryMap {
         let types = dump.vmlinux.types
         let info = dump.info
         let memory = dump.memory
-        let sectionBits = UInt64(info.number("SECTION_SIZE_BITS") ?? 27)
-        guard sectionBits > 12, sectionBits < 40 else {
-            throw InputError(file: dump.vmcorePath, reason: "implausible SECTION_SIZE_BITS \(sectionBits)")
-        }
-        let sectionShift = sectionBits - 12
+        // SECTION_SIZE_BITS is 13...40 where VMCOREINFO is read; 27 on x86_64 without it.
+        let sectionShift = (info.sectionSizeBits ?? 27) - 12
+        // SECTIONS_PER_ROOT is PAGE_SIZE / sizeof(struct mem_section): at most a page, and the
+        // section words read below lie inside the struct (checked by Field).
         let layout = try types.structType("mem_section", near: "mem_section")
+        guard layout.size <= 4096 else {
+            throw InputError(file: dump.vmlinux.path, reason: "struct mem_section is \(layout.size) bytes in the DWARF; a kernel's fits in a page")
+        }
         let mapField = try layout.field("section_mem_map")
-        let usageField = layout.optionalField("usage")
-        let pageExtField = layout.optionalField("page_ext")
+        let usageField = try layout.optionalField("usage")
+        let pageExtField = try layout.optionalField("page_ext")
         let usageLayout = try? types.structType("mem_section_usage", near: "mem_section")
-        let subsectionOffset = usageLayout?.memberIfPresent("subsection_map")?.offset
+        let subsectionOffset = try usageLayout?.memberIfPresent("subsection_map")?.offset
 
-        let hasMemMapBit = UInt64(1) << UInt64(types.enumerator("SECTION_HAS_MEM_MAP_BIT", near: "mem_section") ?? 1)
-        let isEarlyBit = UInt64(1) << UInt64(types.enumerator("SECTION_IS_EARLY_BIT", near: "mem_section") ?? 3)
-        let lastBit = UInt64(types.enumerator("SECTION_MAP_LAST_BIT", near: "mem_section") ?? 6)
+        let hasMemMapBit = UInt64(1) << (try types.bitNumber("SECTION_HAS_MEM_MAP_BIT", near: "mem_section") ?? 1)
+        let isEarlyBit = UInt64(1) << (try types.bitNumber("SECTION_IS_EARLY_BIT", near: "mem_section") ?? 3)
+        let lastBit = try types.bitNumber("SECTION_MAP_LAST_BIT", near: "mem_section") ?? 6
         let mapMask = ~((UInt64(1) << lastBit) &- 1)
 
         let count64 = (maxPFN &+ (1 << sectionShift) &- 1) >> sectionShift
@@ -38,8 +40,8 @@ extension MemoryMap {
             base = try dump.requireAddress(of: "mem_section")
             if isExtreme { base = try memory.u64(base) }
         }
-        let perRoot: UInt64 = isExtreme ? 4096 / UInt64(max(layout.size, 1)) : 1
-        let rootCount = info.length("mem_section") ?? UInt64.max
+        let perRoot: UInt64 = isExtreme ? 4096 / UInt64(layout.size) : 1
+        let rootCount = info.memSectionRoots ?? UInt64.max
 
         var sections = [Section](repeating: Section(), count: count)
         var rootCache: (index: UInt64, address: UInt64) = (.max, 0)
@@ -76,6 +78,6 @@ extension MemoryMap {
         }
         return MemoryMap(model: isExtreme ? .sparseExtreme : .sparseStatic, sectionShift: sectionShift, sections: sections,
                          pageblockOrder: pageblockOrder,
-                         pageblockFlagsOffset: usageLayout?.memberIfPresent("pageblock_flags")?.offset)
+                         pageblockFlagsOffset: try usageLayout?.memberIfPresent("pageblock_flags")?.offset)
     }
 }

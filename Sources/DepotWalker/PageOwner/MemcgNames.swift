@@ -18,21 +18,24 @@ final class MemcgNames: @unchecked Sendable {
     init(dump: KernelDump) throws {
         let t = dump.vmlinux.types
         memory = dump.memory
-        objextsBit = UInt64(t.enumerator("MEMCG_DATA_OBJEXTS") ?? t.enumerator("MEMCG_DATA_OBJCGS") ?? 1)
-        kmemBit = UInt64(t.enumerator("MEMCG_DATA_KMEM") ?? 2)
-        let flagsEnd = UInt64(t.enumerator("__NR_OBJEXTS_FLAGS") ?? t.enumerator("__NR_MEMCG_DATA_FLAGS") ?? 4)
+        // These enumerators are masks (1UL << n), not bit numbers: any value of a 64-bit word
+        // but zero.
+        let mask = UInt64(1)...(UInt64(1) << 63)
+        objextsBit = try t.enumerator("MEMCG_DATA_OBJEXTS", in: mask) ?? t.enumerator("MEMCG_DATA_OBJCGS", in: mask) ?? 1
+        kmemBit = try t.enumerator("MEMCG_DATA_KMEM", in: mask) ?? 2
+        let flagsEnd = try t.enumerator("__NR_OBJEXTS_FLAGS", in: mask) ?? t.enumerator("__NR_MEMCG_DATA_FLAGS", in: mask) ?? 4
         flagMask = flagsEnd &- 1
         let memcg = try t.structType("mem_cgroup")
-        let css = try memcg.member("css").offset
+        let css = try memcg.member("css")
         objcgMemcg = UInt64(try t.structType("obj_cgroup").member("memcg").offset)
         let cssType = try t.structType("cgroup_subsys_state")
-        cssFlags = Field(offset: css + (try cssType.member("flags").offset), size: try cssType.member("flags").byteSize)
-        cssCgroup = UInt64(css + (try cssType.member("cgroup").offset))
+        cssFlags = try Field(try cssType.member("flags"), of: cssType, at: css.offset, in: memcg.size)
+        cssCgroup = UInt64(css.offset + (try cssType.member("cgroup").offset))
         cgroupKn = UInt64(try t.structType("cgroup").member("kn").offset)
         let kn = try t.structType("kernfs_node")
         knName = UInt64(try kn.member("name").offset)
-        knParent = UInt64((kn.memberIfPresent("parent") ?? kn.memberIfPresent("__parent"))?.offset ?? 0)
-        cssOnline = UInt64(t.enumerator("CSS_ONLINE") ?? 2)
+        knParent = UInt64((try kn.memberIfPresent("parent") ?? kn.memberIfPresent("__parent"))?.offset ?? 0)
+        cssOnline = try t.enumerator("CSS_ONLINE", in: mask) ?? 2
     }
 
     /// The lines page_owner prints for this memcg_data, each ending in a newline.

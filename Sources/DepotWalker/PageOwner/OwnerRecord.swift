@@ -22,6 +22,7 @@ public struct OwnerRecord: Sendable {
     public var memcgData: UInt64
 
     init(pfn: UInt64, page: UnsafeRawPointer, ext: UnsafeRawPointer, context c: PageOwnerContext) {
+        // extSize >= 8 and ownerOffset + owner.size <= extSize (PageOwnerContext.init).
         let flags = ext.loadUnaligned(as: UInt64.self)
         let r = ext + Int(c.ownerOffset)
         let o = c.owner

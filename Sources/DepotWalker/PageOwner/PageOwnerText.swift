@@ -20,9 +20,15 @@ public struct PageOwnerText {
     /// memcg lines came in 5.19; comm/tgid in struct page_owner (5.18) is the closest sign.
     let printsMemcg: Bool
     let stacks: StackText
+    /// The services the text needs, built once here rather than looked up per record.
+    let names: FlagNames
+    let pageFlags: PageFlagsFormat
+    let memcg: MemcgNames?
 
-    public init(context: PageOwnerContext) {
+    public init(context: PageOwnerContext) throws {
         self.context = context
+        names = try context.names
+        pageFlags = try context.pageFlags
         let o = context.owner
         if o.freePid != nil { firstLine = .pidTgidCommTs }
         else if o.comm != nil { firstLine = .pidTgidCommTsFreeTs }
@@ -33,6 +39,7 @@ public struct PageOwnerText {
         // struct ptdesc, which came in 6.5.
         hexPFN = o.freePid != nil || (o.comm != nil && (try? context.dump.vmlinux.types.structType("ptdesc")) != nil)
         printsMemcg = o.comm != nil
+        memcg = printsMemcg ? context.memcg : nil
         stacks = StackText(context: context)
     }
 
@@ -55,6 +62,7 @@ public struct PageOwnerText {
             var cache = RecordTextCache()
             walker.walk(from: range.start, to: range.end) { pfn, page, ext in
                 guard context.isStamped(ext), context.isAllocated(ext) else { return }
+                // ownerOffset + owner.size <= extSize (PageOwnerContext.init): r is inside the slot.
                 let r = ext + Int(context.ownerOffset)
                 let order = context.owner.order.unsigned(r)
                 guard order < 64, pfn & ((1 << order) - 1) == 0 else { return }
@@ -100,7 +108,7 @@ public struct PageOwnerText {
             var text: [UInt8] = []
             text.appendHex(gfp)
             text.append(UInt8(ascii: "("))
-            FlagNames.format(gfp, with: c.names.gfp, into: &text)
+            FlagNames.format(gfp, with: names.gfp, into: &text)
             text.append(UInt8(ascii: ")"))
             cache.gfp[gfp] = text
             out.append(contentsOf: text)
@@ -132,7 +140,7 @@ public struct PageOwnerText {
         out.append(UInt8(ascii: "\n"))
 
         // Grouping by mobility: the allocation's migratetype and its pageblock's.
-        let types = c.names.migrateTypes
+        let types = names.migrateTypes
         let pageType = Int((gfp & 0x18) >> 3)
         let block = pfn >> c.pageblockOrder
         if block != cache.block {
@@ -154,7 +162,7 @@ public struct PageOwnerText {
             out.append(contentsOf: text)
         } else {
             var text: [UInt8] = []
-            c.pageFlags.append(flags, names: c.names.pageFlags, into: &text)
+            pageFlags.append(flags, names: names.pageFlags, into: &text)
             cache.flags[flags] = text
             out.append(contentsOf: text)
         }
@@ -171,11 +179,11 @@ public struct PageOwnerText {
         let reason = o.lastMigrateReason.signed(r)
         if reason != -1 {
             out.append("Page has been migrated, last migrate reason: ")
-            let reasons = c.names.migrateReasons
+            let reasons = names.migrateReasons
             if reason >= 0, reason < Int64(reasons.count) { out.append(contentsOf: reasons[Int(reason)].utf8) }
             out.append(UInt8(ascii: "\n"))
         }
-        if printsMemcg, let memcg = c.memcg, let field = c.page.memcgData {
+        if let memcg, let field = c.page.memcgData {
             let data = field.unsigned(page)
             if data != 0 {
                 if cache.memcg.index(forKey: data) == nil {

@@ -35,7 +35,7 @@ public enum PageQuery {
 
     /// The answer as `__dump_page_owner` prints it in a bad-page report, in this kernel's
     /// generation of that format, with the memcg lines page_owner would add.
-    public static func text(_ pfn: UInt64, _ answer: Answer, context c: PageOwnerContext, stacks: StackReportFrames) -> [UInt8] {
+    public static func text(_ pfn: UInt64, _ answer: Answer, context c: PageOwnerContext, stacks: StackReportFrames) throws -> [UInt8] {
         var out: [UInt8] = []
         out.append("PFN ")
         out.appendHex(pfn)
@@ -50,15 +50,16 @@ public enum PageQuery {
         case .neverStamped:
             out.append("page_owner info is not present (never set?)\n")
         case .record(let r, let buddyOrder):
-            appendRecord(r, buddyOrder: buddyOrder, context: c, stacks: stacks, into: &out)
+            try appendRecord(r, buddyOrder: buddyOrder, context: c, stacks: stacks, into: &out)
         }
         out.append(UInt8(ascii: "\n"))
         return out
     }
 
     static func appendRecord(_ r: OwnerRecord, buddyOrder: UInt64?, context c: PageOwnerContext,
-                             stacks: StackReportFrames, into out: inout [UInt8]) {
+                             stacks: StackReportFrames, into out: inout [UInt8]) throws {
         let o = c.owner
+        let names = try c.names
         out.append(r.allocated ? "page_owner tracks the page as allocated\n" : "page_owner tracks the page as freed\n")
         if let buddyOrder {
             out.append("page is free in the buddy allocator, order ")
@@ -71,7 +72,7 @@ public enum PageQuery {
             out.appendHex(head)
             out.append(UInt8(ascii: "\n"))
         }
-        let types = c.names.migrateTypes
+        let types = names.migrateTypes
         let mt = Int((r.gfpMask & 0x18) >> 3)
         out.append("page last allocated via order ")
         out.appendDecimal(r.order)
@@ -80,7 +81,7 @@ public enum PageQuery {
         out.append(", gfp_mask ")
         out.appendHex(r.gfpMask)
         out.append(UInt8(ascii: "("))
-        FlagNames.format(r.gfpMask, with: c.names.gfp, into: &out)
+        FlagNames.format(r.gfpMask, with: names.gfp, into: &out)
         out.append(UInt8(ascii: ")"))
         if let pid = r.pid {
             out.append(", pid ")
@@ -118,7 +119,7 @@ public enum PageQuery {
             out.append(contentsOf: stacks.lines(r.freeHandle))
         }
         if r.lastMigrateReason != -1 {
-            let reasons = c.names.migrateReasons
+            let reasons = names.migrateReasons
             let name = r.lastMigrateReason >= 0 && r.lastMigrateReason < Int64(reasons.count) ? reasons[Int(r.lastMigrateReason)] : ""
             out.append(contentsOf: "page has been migrated, last migrate reason: \(name)\n".utf8)
         }

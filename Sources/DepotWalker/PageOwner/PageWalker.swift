@@ -9,11 +9,13 @@ struct PageWalker {
     var unreadable = 0
     private var pageCursor = SpanCursor()
     private var extCursor = SpanCursor()
+    /// Where a struct page (then a page_ext slot) is copied when the dump does not hold it
+    /// plainly: sized by the validated sizeof(struct page) and page_ext_size.
     private let scratch: UnsafeMutableRawPointer
 
     init(context: PageOwnerContext) {
         self.context = context
-        scratch = UnsafeMutableRawPointer.allocate(byteCount: 8192, alignment: 16)
+        scratch = UnsafeMutableRawPointer.allocate(byteCount: context.page.size + Int(context.extSize), alignment: 16)
     }
 
     mutating func release() {
@@ -23,6 +25,9 @@ struct PageWalker {
     }
 
     /// Visits pfns in [start, end). `start` is the scan's first pfn or a chunk boundary.
+    /// The visitor's `page` holds page.size bytes and `ext` extSize bytes (each a cursor span
+    /// of at least that many bytes, or `scratch`, sized for both): the checked layouts then
+    /// keep every field load inside them.
     /// With `skipBuddy` (what read_page_owner does) free buddy blocks are stepped over whole;
     /// without it their pages are visited too (their slots keep the last owner).
     mutating func walk(from start: UInt64, to end: UInt64, skipBuddy: Bool = true,
@@ -56,7 +61,7 @@ struct PageWalker {
             }
             if let extBase = section.pageExt {
                 // The struct page may sit in `scratch`; the slot goes after it.
-                if let ext = extCursor.pointer(memory, extBase &+ pfn &* UInt64(extSize), extSize, scratch: scratch + 4096) {
+                if let ext = extCursor.pointer(memory, extBase &+ pfn &* UInt64(extSize), extSize, scratch: scratch + pageSize) {
                     visit(pfn, page, ext)
                 } else {
                     unreadable += 1
@@ -83,7 +88,9 @@ struct SpanCursor {
 
     @inline(__always)
     mutating func pointer(_ memory: KernelMemory, _ va: UInt64, _ count: Int, scratch: UnsafeMutableRawPointer) -> UnsafeRawPointer? {
-        if let base, va >= start, va &+ UInt64(count) <= end {
+        // In the stretch: [va, va + count) inside [start, end), in wrap-proof form (the
+        // addresses come from the dump), so the pointer stays inside what `base` maps.
+        if let base, va &- start < end &- start, UInt64(count) <= end &- va {
             readUpTo = max(readUpTo, va &+ UInt64(count))
             return base + Int(va &- start)
         }

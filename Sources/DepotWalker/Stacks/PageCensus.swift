@@ -31,6 +31,7 @@ public struct PageCensus: Sendable {
                 part.pagesStamped += 1
                 guard context.isAllocated(ext) else { return }
                 part.pagesAllocated += 1
+                // ownerOffset + owner.size <= extSize (PageOwnerContext.init): r is inside the slot.
                 let r = ext + Int(context.ownerOffset)
                 let o = context.owner
                 let handle = UInt32(truncatingIfNeeded: o.handle.unsigned(r))

@@ -19,8 +19,8 @@ public enum StackCounts {
         let dump = c.dump
         guard let head = dump.address(of: "stack_list"),
               let node = try? dump.vmlinux.types.structType("stack", near: "stack_list"),
-              let recordField = node.memberIfPresent("stack_record"),
-              let nextField = node.memberIfPresent("next") else { return nil }
+              let recordField = try node.memberIfPresent("stack_record"),
+              let nextField = try node.memberIfPresent("next") else { return nil }
         let memory = dump.memory
         var out: [StackCount] = []
         var seen: Set<UInt64> = []

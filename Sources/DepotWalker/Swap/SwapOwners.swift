@@ -37,7 +37,9 @@ public struct SwapOwners {
         let t = try types.structType("swap_page_owner", near: xarraySymbol)
         let handle = try t.field("handle"), order = try t.field("order"), gfp = try t.field("gfp_mask")
         let pid = try t.field("pid"), tgid = try t.field("tgid"), ts = try t.field("ts_nsec")
-        let comm = try t.field("comm")
+        guard let comm = ByteArrayField(try t.member("comm")) else {
+            throw InputError(file: dump.vmlinux.path, reason: "struct swap_page_owner.comm is not a char array in the DWARF")
+        }
         var records: [Record] = []
         for entry in try XArrayWalk(dump: dump).entries(head: head) where entry.value & 1 == 0 {
             let raw = try memory.bytes(entry.value, count: t.size)
@@ -79,7 +81,9 @@ public struct SwapOwners {
     /// Stack counts with swapped-out pages added under their allocation stacks.
     public static func adding(_ records: [Record], to stacks: [StackCount]) -> [StackCount] {
         var extra: [UInt32: Int64] = [:]
-        for r in records where r.order < 64 { extra[r.handle, default: 0] += Int64(1) << r.order }
-        return stacks.map { StackCount(handle: $0.handle, pages: $0.pages + (extra[$0.handle] ?? 0), frames: $0.frames) }
+        // Orders come from the dump: a block is at most 2^40 pages, and the sums wrap rather
+        // than trap on crafted records.
+        for r in records where r.order <= 40 { extra[r.handle, default: 0] &+= Int64(1) << r.order }
+        return stacks.map { StackCount(handle: $0.handle, pages: $0.pages &+ (extra[$0.handle] ?? 0), frames: $0.frames) }
     }
 }

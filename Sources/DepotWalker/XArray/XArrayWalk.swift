@@ -23,13 +23,16 @@ public struct XArrayWalk {
     public init(dump: KernelDump) throws {
         let node = try dump.vmlinux.types.structType("xa_node")
         let slots = try node.member("slots")
-        guard case .array(_, let count?) = slots.type.resolved, count > 0, count <= 256 else {
+        // XA_CHUNK_SIZE is a power of two (16 or 64): each level then takes log2(count) bits
+        // of the index, so a tree is at most 64 / log2(count) levels deep (see `walk`).
+        guard case .array(_, let count?) = slots.type.resolved, count >= 2, count <= 256, count & (count - 1) == 0 else {
             throw InputError(file: dump.vmlinux.path, reason: "struct xa_node.slots is not a fixed array in the DWARF")
         }
         self.init(memory: dump.memory, file: dump.vmcorePath,
                   shiftOffset: try node.member("shift").offset, slotsOffset: slots.offset, slotCount: count)
     }
 
+    /// `slotCount` must be a power of two, 2...256 (checked where the DWARF is read).
     init(memory: KernelMemory, file: String, shiftOffset: Int, slotsOffset: Int, slotCount: Int) {
         self.memory = memory
         self.file = file
@@ -61,7 +64,8 @@ public struct XArrayWalk {
             throw InputError(file: file, reason: "xarray has more than \(Self.maxNodes) nodes: the tree is corrupt")
         }
         let shift = UInt64(try memory.u8(node &+ UInt64(shiftOffset)))
-        // Each level sits below its parent; a shift that does not shrink would loop or overflow.
+        // Each level sits exactly log2(slotCount) >= 1 bits below its parent, so the shift
+        // shrinks on the way down: recursion is at most 64 levels deep, whatever the dump says.
         let chunkBits = UInt64(slotCount.trailingZeroBitCount)
         guard shift < 64, parentShift.map({ shift &+ chunkBits == $0 }) ?? true else {
             throw InputError(file: file, reason: "xarray node 0x\(String(node, radix: 16)) has shift \(shift) under a parent of shift \(parentShift ?? 0)")

@@ -44,6 +44,22 @@ public final class DebugTypes {
         return index.enumerator(name)
     }
 
+    /// An enumerator as a `T` inside `range`: nil when no enum in the DWARF has it, an error
+    /// naming it when its value is outside the range (a corrupt or crafted DWARF): what the
+    /// caller shifts, indexes or counts with is then known to fit.
+    public func enumerator<T: FixedWidthInteger>(_ name: String, in range: ClosedRange<T>, near symbol: String? = nil) throws -> T? {
+        guard let raw = enumerator(name, near: symbol) else { return nil }
+        guard let value = T(exactly: raw), range.contains(value) else {
+            throw InputError(file: file.path, reason: "enumerator \(name) = \(raw) in the DWARF is outside \(range.lowerBound)...\(range.upperBound)")
+        }
+        return value
+    }
+
+    /// An enumerator that numbers a bit of a 64-bit word (a flag's position).
+    public func bitNumber(_ name: String, near symbol: String? = nil) throws -> UInt64? {
+        try enumerator(name, in: UInt64(0)...63, near: symbol)
+    }
+
     /// The declared type of a global or static variable, from its definition when there is one.
     public func variableType(_ name: String) throws -> TypeRef {
         guard let die = variableDIE(name) else { throw notFound("variable '\(name)'") }
@@ -72,8 +88,11 @@ public final class DebugTypes {
         var die: Dwarf_Die?
         if let symbol, let unit = locator.unit(near: symbol) { die = index.find(kind, name, in: unit) }
         if die == nil { die = index.lookup(kind, name) }
-        guard let die, let layout = layout(of: die) else {
-            throw notFound("type '\(kind == .union ? "union" : "struct") \(name)'")
+        let what = "\(kind == .union ? "union" : "struct") \(name)"
+        guard let die, let layout = layout(of: die) else { throw notFound("type '\(what)'") }
+        // Every member offset is checked against this size, and readers size buffers by it.
+        guard layout.size > 0, layout.size <= TypeLayout.maxSize else {
+            throw InputError(file: file.path, reason: "\(what) has size \(layout.size) in the DWARF, which no kernel type has")
         }
         return layout
     }

@@ -7,20 +7,56 @@ public struct TypeLayout {
     public let size: Int
     public let members: [Member]
     /// The vmlinux path, for error messages.
-    let file: String
+    public let file: String
     /// Resolves named struct members when a dotted path goes through them (nil in nested and
     /// cached layouts: the outermost layout's resolver serves the whole path).
     let resolver: DebugTypes?
 
     /// The member at `path`, looking through anonymous struct/union members; dotted paths
     /// ("css.flags") go into named struct/union members. The offset is relative to this type.
+    /// The member is checked to lie inside this type (see `checked`).
     public func member(_ path: String) throws -> Member {
-        if let found = memberIfPresent(path) { return found }
-        let kind = isUnion ? "union" : "struct"
-        throw InputError(file: file, reason: "\(kind) \(name.isEmpty ? "<anonymous>" : name) has no member '\(path)' in the DWARF")
+        if let found = try memberIfPresent(path) { return found }
+        throw InputError(file: file, reason: "\(kindAndName) has no member '\(path)' in the DWARF")
     }
 
-    public func memberIfPresent(_ path: String) -> Member? {
+    /// The member at `path`, nil when the type has none; an error when the DWARF places it
+    /// outside the type.
+    public func memberIfPresent(_ path: String) throws -> Member? {
+        try lookup(path).map { try checked($0, path) }
+    }
+
+    /// The largest struct vmowner reads (pglist_data of a big NUMA config is well below).
+    public static let maxSize = 1 << 24
+
+    /// A member is usable when its bytes (a bitfield: its bits) lie inside this type: then a
+    /// load of its bytes from a buffer of `size` bytes stays inside the buffer (Field refuses
+    /// to load a bitfield's storage unit past the end). Offsets come from the DWARF, which may
+    /// be corrupt or crafted.
+    private func checked(_ m: Member, _ path: String) throws -> Member {
+        func fault(_ what: String) -> InputError {
+            InputError(file: file, reason: "\(kindAndName) member '\(path)' \(what) in the DWARF")
+        }
+        guard size > 0, size <= Self.maxSize else { throw fault("belongs to a type of \(size) bytes") }
+        guard m.offset >= 0, m.offset <= size else { throw fault("at offset \(m.offset) lies outside the type's \(size) bytes") }
+        if let bitOffset = m.bitOffset, let bitSize = m.bitSize {
+            // A bitfield's bits lie inside the type; its storage unit need not (packed structs).
+            guard bitSize > 0, bitSize <= 64, bitOffset >= 0, bitOffset <= 64 - bitSize,
+                  m.offset * 8 + bitOffset + bitSize <= size * 8 else {
+                throw fault("has bits \(bitOffset)+\(bitSize) at offset \(m.offset), outside the type's \(size) bytes")
+            }
+            return m
+        }
+        let bytes = m.byteSize
+        guard bytes >= 0, bytes <= size - m.offset else {
+            throw fault("at offset \(m.offset), \(bytes) bytes, lies outside the type's \(size) bytes")
+        }
+        return m
+    }
+
+    private var kindAndName: String { "\(isUnion ? "union" : "struct") \(name.isEmpty ? "<anonymous>" : name)" }
+
+    private func lookup(_ path: String) -> Member? {
         let parts = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard !parts.isEmpty, !parts.contains(where: \.isEmpty) else { return nil }
         var layout = self

@@ -9,6 +9,9 @@ public final class KernelDump: @unchecked Sendable {
     /// KASLR slide of the kernel image (0 when the kernel did not randomize).
     public let kernelOffset: UInt64
     public let release: String
+    /// What could not be used as the dump gives it, each a line for the user (the report
+    /// goes on with a fallback that the line names).
+    public let warnings: [String]
 
     public init(vmlinuxPath: String, vmcorePath: String) throws {
         self.vmcorePath = vmcorePath
@@ -16,10 +19,8 @@ public final class KernelDump: @unchecked Sendable {
         guard let text = physical.vmcoreinfo else {
             throw InputError(file: vmcorePath, reason: "no VMCOREINFO note; a QEMU guest needs `-device vmcoreinfo` for its dumps to be readable")
         }
-        let info = VMCoreInfo(text: text)
-        guard let release = info.osRelease else {
-            throw InputError(file: vmcorePath, reason: "VMCOREINFO has no OSRELEASE line")
-        }
+        let info = try VMCoreInfo(text: text, file: vmcorePath)
+        let release = info.osRelease
         if let pageSize = info.pageSize, pageSize != 4096 {
             throw InputError(file: vmcorePath, reason: "page size \(pageSize) is not supported (x86_64 uses 4096)")
         }
@@ -27,7 +28,7 @@ public final class KernelDump: @unchecked Sendable {
         try Self.checkRelease(vmlinux: vmlinux, dumpRelease: release, vmcorePath: vmcorePath)
 
         let offset = info.kernelOffset ?? 0
-        let physBase = UInt64(bitPattern: info.number("phys_base") ?? 0)
+        let physBase = info.physBase ?? 0
         let symbols = vmlinux.symbols
         guard let text = symbols.address(of: "_text") ?? symbols.address(of: "_stext"),
               let end = symbols.address(of: "_end") else {
@@ -43,7 +44,7 @@ public final class KernelDump: @unchecked Sendable {
             imageStart: text &+ offset, imageEnd: end &+ offset, physBase: physBase,
             pageOffsetBase: 0, directMapSize: 0,
             rootTable: X86_64Translation.imagePhysical(rootVA, physBase: physBase),
-            fiveLevel: (info.number("pgtable_l5_enabled") ?? 0) != 0)
+            fiveLevel: info.fiveLevelPaging)
         // page_offset_base is a variable in the image (randomized with CONFIG_RANDOMIZE_MEMORY).
         var pageOffsetBase: UInt64 = translation.fiveLevel ? 0xff11_0000_0000_0000 : 0xffff_8880_0000_0000
         if let at = symbols.address(of: "page_offset_base") {
@@ -59,6 +60,7 @@ public final class KernelDump: @unchecked Sendable {
         self.info = info
         self.kernelOffset = offset
         self.release = release
+        self.warnings = info.warnings
         self.memory = KernelMemory(physical: physical, translation: translation)
         try checkBanner()
     }

@@ -99,14 +99,15 @@ public enum ModuleList {
     /// `struct module_layout`. Decide by which member the DWARF shows.
     static func regionReader(types: DebugTypes, module: TypeLayout) throws -> (KernelMemory, UInt64) throws -> Regions {
         typealias Range = ModuleSymbols.ClosedOpenRange
-        if let mem = module.memberIfPresent("mem") {
+        if let mem = try module.memberIfPresent("mem") {
             let memory = try types.structType("module_memory", near: "modules")
             let stride = UInt64(memory.size)
             let base = UInt64(try memory.member("base").offset)
             let size = try memory.member("size")
-            let count = Int(types.enumerator("MOD_MEM_NUM_TYPES", near: "modules") ?? 1)
-            let textIndex = UInt64(types.enumerator("MOD_TEXT", near: "modules") ?? 0)
-            let initIndex = types.enumerator("MOD_INIT_TEXT", near: "modules").map { UInt64($0) }
+            // Region indexes into mem[]: a handful in every kernel.
+            let count = try types.enumerator("MOD_MEM_NUM_TYPES", in: 1...64, near: "modules") ?? 1
+            let textIndex = try types.enumerator("MOD_TEXT", in: UInt64(0)...63, near: "modules") ?? 0
+            let initIndex = try types.enumerator("MOD_INIT_TEXT", in: UInt64(0)...63, near: "modules")
             return { kmem, mod in
                 func region(_ i: UInt64) throws -> Range {
                     let at = mod &+ UInt64(mem.offset) &+ i &* stride
@@ -122,7 +123,7 @@ public enum ModuleList {
         }
         let layout = try types.structType("module_layout", near: "modules")
         let core = UInt64(try module.member("core_layout").offset)
-        let initLayout = module.memberIfPresent("init_layout").map { UInt64($0.offset) }
+        let initLayout = try module.memberIfPresent("init_layout").map { UInt64($0.offset) }
         let base = UInt64(try layout.member("base").offset)
         let size = try layout.member("size")
         let textSize = try layout.member("text_size")
