@@ -107,7 +107,7 @@ import Testing
             let cgroup = try memory.u64(memcg &+ (try offset("mem_cgroup", "css")) &+ (try offset("cgroup_subsys_state", "cgroup")))
             let kn = try memory.u64(cgroup &+ (try offset("cgroup", "kn")))
             let knType = try types.structType("kernfs_node")
-            let parent = UInt64((knType.memberIfPresent("parent") ?? knType.memberIfPresent("__parent"))?.offset ?? 0)
+            let parent = UInt64((try knType.memberIfPresent("parent") ?? knType.memberIfPresent("__parent"))?.offset ?? 0)
             switch name {
             case "page.memcg_data":
                 let at = page &+ (try offset("page", "memcg_data"))
