@@ -19,42 +19,40 @@ import sys
 DUMP_AREA = ("Sources/ELFCore/Dump/", "Sources/ELFCore/VMLinux/ELF", "Sources/ELFCore/Symbols/")
 
 
+def project_frame(text, frame):
+    """File:line and demangled function of the first line of `text` matching `frame`
+    (groups: symbol, path, line) whose path is under Sources/, or None."""
+    for line in text.splitlines():
+        m = re.match(frame, line)
+        if m:
+            symbol, path, number = m.groups()
+            name = subprocess.run(["swift", "demangle", "--simplified", "--compact", symbol],
+                                  capture_output=True, text=True).stdout.strip()
+            return f"{path[path.index('Sources/'):]}:{number} {re.sub(r'[(].*', '', name)}"
+    return None
+
+
 def crash_site(binary, args):
-    """File:line and function of the deepest project frame when the run traps, or None."""
+    """Where the run traps, from gdb's backtrace, or None."""
     env = dict(os.environ, SWIFT_BACKTRACE="enable=no")
     try:
         out = subprocess.run(["gdb", "-q", "-batch", "-ex", "run", "-ex", "bt 40", "--args", binary] + args,
                              env=env, capture_output=True, text=True, timeout=120).stdout
     except subprocess.TimeoutExpired:
         return None
-    for line in out.splitlines():
-        m = re.match(r"#\d+\s+(?:0x[0-9a-f]+ in )?(\S+) .* at (\S+/Sources/\S+):(\d+)", line)
-        if m:
-            symbol, path, number = m.groups()
-            name = subprocess.run(["swift", "demangle", "--simplified", "--compact", symbol],
-                                  capture_output=True, text=True).stdout.strip()
-            name = re.sub(r"\(.*", "", name)
-            return f"{path[path.index('Sources/'):]}:{number} {name}"
-    return None
+    return project_frame(out, r"#\d+\s+(?:0x[0-9a-f]+ in )?(\S+) .* at (\S+/Sources/\S+):(\d+)")
 
 
 def asan_site(binary, args):
-    """The first frame under Sources/ of the AddressSanitizer report of the run, or None."""
+    """Where AddressSanitizer stops the run (its first frame under Sources/), or None."""
     env = dict(os.environ, SWIFT_BACKTRACE="enable=no", ASAN_OPTIONS="exitcode=86:detect_leaks=0")
     try:
         err = subprocess.run([binary] + args, env=env, capture_output=True, text=True, timeout=300).stderr
     except subprocess.TimeoutExpired:
         return None
     kind = re.search(r"ERROR: AddressSanitizer: (\S+)", err)
-    for line in err.splitlines():
-        m = re.match(r"\s*#\d+ 0x[0-9a-f]+ in (\S+) (\S+/Sources/[^:]+):(\d+)", line)
-        if m:
-            symbol, path, number = m.groups()
-            name = subprocess.run(["swift", "demangle", "--simplified", "--compact", symbol],
-                                  capture_output=True, text=True).stdout.strip()
-            name = re.sub(r"\(.*", "", name)
-            return f"{path[path.index('Sources/'):]}:{number} {name} ({kind.group(1) if kind else 'ASan'})"
-    return None
+    site = project_frame(err, r"\s*#\d+ 0x[0-9a-f]+ in (\S+) (\S+/Sources/[^:]+):(\d+)")
+    return site and f"{site} ({kind.group(1) if kind else 'ASan'})"
 
 
 def main():

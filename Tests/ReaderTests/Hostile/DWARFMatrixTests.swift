@@ -47,8 +47,8 @@ import Testing
              "codetag_range", "codetag_type_desc", "static_key", "module", "module_memory", "module_layout",
              "mod_kallsyms", "MOD_TEXT", "MOD_INIT_TEXT", "MOD_MEM_NUM_TYPES":
             return [["allocinfo"], ["page-owner"]]
-        default:   // struct page, mem_section, page_ext, base types, list_head...: everything
-            return [["page-owner"], ["stacks", "--from-pages"], ["fragmentation"], ["allocinfo"], ["info"]]
+        default:   // struct page, mem_section, page_ext, base types, list_head...: everything ([] is the summary)
+            return [["page-owner"], ["stacks", "--from-pages"], ["fragmentation"], ["allocinfo"], ["info"], []]
         }
     }
 

@@ -12,9 +12,6 @@ struct HostileCase {
     /// The crafted files (deleted after the run, kept under HOSTILE_KEEP when the case fails).
     let crafted: [String]
 
-    static let everyCommand: [[String]] = [["page-owner"], ["stacks"], ["stacks", "--from-pages"], ["pfn", "0x1000"],
-                                           ["info"], ["fragmentation"], ["allocinfo"], []]
-
     /// Runs every command and records each broken contract as a failed expectation.
     func expectContract(sourceLocation: SourceLocation = #_sourceLocation) {
         defer { crafted.forEach { unlink($0) } }

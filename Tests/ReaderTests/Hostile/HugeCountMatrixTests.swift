@@ -36,7 +36,8 @@ import Testing
         + elfFields.map { Field(format: "elf", name: $0.0, width: $0.1) }
         + variables.map { Field(format: "memory", name: $0.0, width: $0.1) }
 
-    static let commands: [[String]] = [["page-owner"], ["stacks"], ["info"], ["fragmentation"], ["allocinfo"]]
+    /// [] is the summary.
+    static let commands: [[String]] = [["page-owner"], ["stacks"], ["info"], ["fragmentation"], ["allocinfo"], []]
 
     @Test(arguments: cases)
     func hugeValue(_ f: Field) throws {

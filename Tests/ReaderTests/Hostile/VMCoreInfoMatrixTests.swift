@@ -93,7 +93,7 @@ import Testing
         let address = String(try dump.requireAddress(of: b.readsFrom), radix: 16)
         let path = try VMCoreInfoRewrite.variant(of: image, text: VMCoreInfoRewrite.set("SYMBOL(\(b.symbol))", to: address, in: text), name: "vmcore")
         HostileCase(label: "VMCOREINFO SYMBOL(\(b.symbol)) = &\(b.readsFrom) (elf)", vmlinux: dir.file("vmlinux"), vmcore: path,
-                    commands: Self.elfCommands + [["stacks", "--from-pages"]], crafted: [path]).expectContract()
+                    commands: Self.elfCommands + [["stacks", "--from-pages"], []], crafted: [path]).expectContract()
     }
 
     /// The matrix covers every key it names: vmsim writes them all.
