@@ -45,7 +45,11 @@ struct BlockScanner {
         scratch = UnsafeMutableRawPointer.allocate(byteCount: model.page.size + Int(owner?.extSize ?? 0), alignment: 16)
     }
 
-    func release() { scratch.deallocate() }
+    mutating func release() {
+        pageCursor.close()
+        extCursor.close()
+        scratch.deallocate()
+    }
 
     var blockPages: UInt64 { UInt64(1) << model.pageblockOrder }
 
