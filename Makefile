@@ -2,10 +2,14 @@
 SWIFT ?= swift
 BIN    = .build/release
 
-.PHONY: deps build demo test bench sample clean real-kernel-dumps
+.PHONY: deps test-tools build demo test bench sample clean real-kernel-dumps install
 
 deps:
 	@scripts/install-deps.sh
+
+# Chromium, protoc, profile.proto and Python's protobuf: what the export tests check with.
+test-tools: deps
+	@scripts/install-test-tools.sh
 
 build: deps
 	$(SWIFT) build -c release
@@ -16,7 +20,7 @@ demo: build
 
 # Builds and runs every test, real-kernel dumps included (built once, then cached), then the
 # 1G benchmark once as a smoke test (no timing is asserted).
-test: deps real-kernel-dumps
+test: deps test-tools real-kernel-dumps
 	$(SWIFT) build
 	$(SWIFT) test
 	BENCH_DIR=$$(mktemp -d) scripts/bench.sh 1G

@@ -39,13 +39,20 @@ public enum OwnerGroups {
             var walker = PageWalker(context: c)
             defer { walker.release() }
             var run: (key: Key?, pages: Int64) = (nil, 0)
+            // The memcg of a block is its head page's (page_owner prints the head): a tail's
+            // memcg_data field holds folio fields, not a memcg.
+            var block: (end: UInt64, memcgData: UInt64) = (0, 0)
             let o = c.owner
-            walker.walk(from: range.start, to: range.end, skipBuddy: false) { _, page, ext in
+            walker.walk(from: range.start, to: range.end, skipBuddy: false) { pfn, page, ext in
                 guard c.isStamped(ext), c.isAllocated(ext) else { return }
                 let r = ext + Int(c.ownerOffset)
+                let order = o.order.unsigned(r)
+                if pfn >= block.end || order == 0 {
+                    let size: UInt64 = order <= c.maxBuddyOrder &+ 10 ? 1 << order : 1
+                    block = (pfn & ~(size &- 1) &+ size, pfn & (size &- 1) == 0 ? c.page.memcgData?.unsigned(page) ?? 0 : 0)
+                }
                 var key = Key(handle: UInt32(truncatingIfNeeded: o.handle.unsigned(r)), pid: o.pid?.signed(r) ?? 0,
-                              comm0: 0, comm1: 0, gfp: o.gfpMask.unsigned(r),
-                              memcgData: c.page.memcgData?.unsigned(page) ?? 0)
+                              comm0: 0, comm1: 0, gfp: o.gfpMask.unsigned(r), memcgData: block.memcgData)
                 if let comm = o.comm, comm.size >= 16 {
                     key.comm0 = r.loadUnaligned(fromByteOffset: comm.offset, as: UInt64.self)
                     key.comm1 = r.loadUnaligned(fromByteOffset: comm.offset + 8, as: UInt64.self)
