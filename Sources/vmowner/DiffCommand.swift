@@ -44,7 +44,7 @@ struct Diff: ParsableCommand {
             case .json: StandardOutput.shared.write(try JSONText.encode(diff.document))
             case .csv: StandardOutput.shared.write(diff.csv())
             case .svg:
-                let title = "Pages by allocation stack, \(Self.name(before)) -> \(Self.name(after)): red grew, blue shrank"
+                let title = "Pages by allocation stack, \(before) -> \(after): red grew, blue shrank"
                 StandardOutput.shared.write(FlameGraphSVG(title: title, pageSize: StackExport.pageSize).renderDiff(diff))
             }
         }
@@ -67,19 +67,19 @@ struct Diff: ParsableCommand {
         return StackExport.samples(try StackSource.counts(context, fromPages: fromPages, vmcore: path), context: context, threshold: 0)
     }
 
-    /// The file's text when it is what the kernel prints (its first 64 KiB tell), else nil.
-    static func kernelText(_ path: String) throws -> String? {
+    /// The file's bytes when it is what the kernel prints (its first 64 KiB tell), else nil.
+    static func kernelText(_ path: String) throws -> Data? {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw InputError(file: path, reason: "cannot open")
         }
         defer { try? handle.close() }
         let head = (try? handle.read(upToCount: 1 << 16)) ?? Data()
-        guard !head.contains(0), KernelTexts.kind(of: Substring(String(decoding: head, as: UTF8.self))) != nil else { return nil }
-        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)) else { throw InputError(file: path, reason: "cannot read") }
-        return String(decoding: data, as: UTF8.self)
+        guard !head.contains(0), KernelTexts.kind(of: head) != nil else { return nil }
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
+            throw InputError(file: path, reason: "cannot read")
+        }
+        return data
     }
-
-    static func name(_ path: String) -> String { path.split(separator: "/").last.map(String.init) ?? path }
 }
 
 enum DiffFormat: String, ExpressibleByArgument, CaseIterable {
