@@ -10,12 +10,12 @@ make --no-print-directory install PREFIX="$prefix" >/dev/null
 fail() { echo "check-install: $*" >&2; exit 1; }
 "$prefix/bin/vmowner" --help | grep -q "USAGE: vmowner" || fail "installed vmowner does not run"
 man=$prefix/share/man/man1/vmowner.1
-grep -q '^\.TH' "$man" || fail "man page has no .TH"
+grep -q '^\.Dt VMOWNER 1' "$man" || fail "man page has no .Dt (mdoc) header"
 for sub in summary page-owner stacks pfn info allocinfo fragmentation swap diff; do
     grep -q "$sub" "$man" || fail "man page does not name $sub"
 done
 if command -v groff >/dev/null; then
-    groff -man -Tutf8 -ww -z "$man" 2>&1 | grep . && fail "groff warns about the man page"
+    groff -mandoc -Tutf8 -ww -z "$man" 2>&1 | grep . && fail "groff warns about the man page"
 fi
 bash -n "$prefix/share/bash-completion/completions/vmowner" || fail "bash completion does not parse"
 grep -q "diff" "$prefix/share/bash-completion/completions/vmowner" || fail "bash completion lacks diff"
