@@ -50,7 +50,7 @@ enum ExportTools {
     static func chromium(_ arguments: [String]) throws -> String {
         let profile = FileManager.default.temporaryDirectory.appendingPathComponent("vmowner-chromium-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: profile) }
-        return try run("chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+        return try run("chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
                                     "--user-data-dir=\(profile.path)", "--no-first-run"] + arguments)
     }
 }
