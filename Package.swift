@@ -11,6 +11,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // libdw/libelf from elfutils (Debian: libdw-dev libelf-dev), found through pkg-config.
@@ -30,8 +31,11 @@ let package = Package(
         .target(name: "ELFCore", dependencies: ["CLibDW", "CCompression"]),
         // page_ext, page_owner, stack depot and the other kernel walkers.
         .target(name: "DepotWalker", dependencies: ["ELFCore"]),
+        // Folded stacks, flame graph SVG, pprof and snapshot diffs, on plain stacks of text.
+        .target(name: "Exports", dependencies: ["CCompression", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["Pprof/profile.proto"]),
         // The command-line tool.
-        .executableTarget(name: "vmowner", dependencies: ["ELFCore", "DepotWalker", argumentParser]),
+        .executableTarget(name: "vmowner", dependencies: ["ELFCore", "DepotWalker", "Exports", argumentParser]),
         // The dump simulator. It must never import the reader's modules.
         .executableTarget(name: "vmsim", dependencies: [argumentParser, "CCompression"]),
 
