@@ -44,7 +44,7 @@ struct Stacks: ParsableCommand {
             let keepsList = fromPages ? false : try StackCounts.fromStackList(context) != nil
             if format == .pprof, !swap, !keepsList {
                 // Counted from the pages: each sample also says whose pages they are.
-                let groups = OwnerGroups.count(context)
+                let groups = try OwnerGroups.count(context)
                 if groups.unreadable > 0 { Diagnostics.warn("\(groups.unreadable) pages could not be read from \(files.vmcore); counts are partial") }
                 try StackExport.write(.pprof, StackExport.samples(groups.groups, context: context, threshold: limit), context: context)
                 return

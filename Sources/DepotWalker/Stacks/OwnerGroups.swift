@@ -31,7 +31,8 @@ public enum OwnerGroups {
         var memcgData: UInt64
     }
 
-    public static func count(_ c: PageOwnerContext) -> Result {
+    public static func count(_ c: PageOwnerContext) throws -> Result {
+        let gfpNames = try c.names.gfp
         var total: [Key: Int64] = [:]
         var unreadable = 0
         ParallelWalk.run(context: c, work: { range -> ([Key: Int64], Int) in
@@ -77,7 +78,7 @@ public enum OwnerGroups {
                 var text: [UInt8] = []
                 text.appendHex(key.gfp)
                 text.append(UInt8(ascii: "("))
-                FlagNames.format(key.gfp, with: c.names.gfp, into: &text)
+                FlagNames.format(key.gfp, with: gfpNames, into: &text)
                 text.append(UInt8(ascii: ")"))
                 let s = String(decoding: text, as: UTF8.self)
                 gfpTexts[key.gfp] = s
