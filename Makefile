@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN    = .build/release
 
-.PHONY: deps build demo test bench sample clean real-kernel-dumps
+.PHONY: deps build demo test bench sample clean real-kernel-dumps fuzz
 
 deps:
 	@scripts/install-deps.sh
@@ -31,6 +31,11 @@ real-kernel-dumps:
 # Times every command on simulated 1G, 16G and 64G dumps against the page_ext read floor.
 bench: deps
 	scripts/bench.sh
+
+# Coverage-guided fuzzing under AddressSanitizer: every target of vmowner-fuzz for FUZZ_SECONDS
+# (default 60), two at a time; fails on a crash and leaves it in .build-fuzz/crashes/TARGET/.
+fuzz: deps
+	scripts/fuzz.sh
 
 # Regenerates the bundled sample (a small simulated machine).
 sample: build
