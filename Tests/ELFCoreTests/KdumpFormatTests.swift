@@ -289,4 +289,32 @@ import Testing
         }
         #expect(opened > 0)
     }
+
+    /// block_size may be up to 1 MiB; the page cache stays within its byte budget (4096 such
+    /// blocks would be 4 GiB), and pages of that size still read back.
+    @Test func largeBlocksKeepThePageCacheSmall() throws {
+        let block = 1 << 20
+        var file = [UInt8](repeating: 0, count: 6 * block)
+        func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+            withUnsafeBytes(of: value.littleEndian) { file.replaceSubrange(offset..<(offset + $0.count), with: $0) }
+        }
+        file.replaceSubrange(0..<8, with: Array("KDUMP   ".utf8))
+        put(Int32(6), at: 8)                          // header_version
+        put(UInt32(block), at: 428)                   // block_size
+        put(UInt32(1), at: 432)                       // sub_hdr_size
+        put(UInt32(2), at: 436)                       // bitmap_blocks
+        put(UInt32(1), at: 440)                       // max_mapnr
+        put(UInt64(1), at: block + 96)                // max_mapnr_64
+        file[2 * block] = 1                           // pfn 0 is RAM
+        file[3 * block] = 1                           // and dumped
+        put(UInt64(4 * block + 24), at: 4 * block)    // its descriptor: raw data right after it
+        put(UInt32(block), at: 4 * block + 8)
+        file[4 * block + 24 + 100] = 0x5a
+        let folder = try TemporaryFolder()
+        let dump = try #require(try DumpFormat.open(path: folder.write(file, "big-blocks")) as? KdumpCompressedDump)
+        #expect(dump.cache.capacity * dump.cache.pageSize <= KdumpCompressedDump.cacheBytes)
+        var out = [UInt8](repeating: 0, count: 200)
+        try out.withUnsafeMutableBytes { try dump.read(physical: 0, into: $0) }
+        #expect(out[100] == 0x5a)
+    }
 }

@@ -36,6 +36,8 @@ public struct ModuleSymbols: Sendable {
 /// Reads the `modules` list of the dumped kernel.
 public enum ModuleList {
     static let maxModules = 10_000
+    /// MOD_MEM_NUM_TYPES is 7 in 6.4–6.19; far more is not a kernel's.
+    static let maxMemoryTypes: Int64 = 64
     static let maxSymbolsPerModule: UInt64 = 1 << 20
 
     public static func read(dump: KernelDump) throws -> [ModuleSymbols] {
@@ -104,9 +106,16 @@ public enum ModuleList {
             let stride = UInt64(memory.size)
             let base = UInt64(try memory.member("base").offset)
             let size = try memory.member("size")
-            let count = Int(types.enumerator("MOD_MEM_NUM_TYPES", near: "modules") ?? 1)
-            let textIndex = UInt64(types.enumerator("MOD_TEXT", near: "modules") ?? 0)
-            let initIndex = types.enumerator("MOD_INIT_TEXT", near: "modules").map { UInt64($0) }
+            // Enumerators come from the vmlinux: a count or index out of range is an error,
+            // not a trap or a loop of 2^40 reads.
+            func index(_ name: String) throws -> UInt64? {
+                guard let value = types.enumerator(name, near: "modules") else { return nil }
+                guard value >= 0, value < maxMemoryTypes else { throw KallsymsError("\(name) is \(value), not a module memory type") }
+                return UInt64(value)
+            }
+            let count = Int(try index("MOD_MEM_NUM_TYPES") ?? 1)
+            let textIndex = try index("MOD_TEXT") ?? 0
+            let initIndex = try index("MOD_INIT_TEXT")
             return { kmem, mod in
                 func region(_ i: UInt64) throws -> Range {
                     let at = mod &+ UInt64(mem.offset) &+ i &* stride
