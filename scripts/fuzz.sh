@@ -2,7 +2,8 @@
 # `make fuzz`: builds vmowner-fuzz for libFuzzer with AddressSanitizer, makes the seed corpora
 # from vmsim dumps, runs every target for FUZZ_SECONDS (default 60), two at a time, and prints
 # per target the executions, the corpus size and the crashes. Exits 1 when a target crashed;
-# the reproducer is in .build-fuzz/crashes/TARGET/.
+# the reproducer is in .build-fuzz/crashes/TARGET/ (replay: .build/debug/vmowner-fuzz TARGET FILE,
+# with VMOWNER_FUZZ_DUMP=.build-fuzz/sim/elf for the targets that patch the seed dump).
 #   FUZZ_SECONDS=600 make fuzz             longer
 #   FUZZ_TARGETS="kdump xz" make fuzz      some targets only
 #   FUZZ_JOBS=1 make fuzz                  one at a time
@@ -53,19 +54,22 @@ for t in $TARGETS; do echo $t; done | xargs -P "$JOBS" -I{} sh -c '
         -print_final_stats=1 -artifact_prefix='"$WORK"'/crashes/$t/ >'"$WORK"'/logs/$t.log 2>&1 || true
     echo "  finished $t"'
 
+# crash-, timeout- and oom- files are findings (a trap, ASan, a hang over 30 s, over 4 GB);
+# slow-unit- files (over 10 s) are listed too, to look at.
 failed=0
-printf '%-12s %12s %8s %8s\n' target executions corpus crashes
+printf '%-14s %12s %8s %8s %6s\n' target executions corpus crashes slow
 for t in $TARGETS; do
     log=$WORK/logs/$t.log
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' $log | tail -1)
     corpus=$(ls $WORK/corpus/$t | wc -l)
-    crashes=$(ls $WORK/crashes/$t | wc -l)
-    printf '%-12s %12s %8s %8s\n' $t "${runs:-?}" $corpus $crashes
+    crashes=$(ls $WORK/crashes/$t | grep -c -E '^(crash|timeout|oom|leak)-' || true)
+    slow=$(ls $WORK/crashes/$t | grep -c '^slow-unit-' || true)
+    printf '%-14s %12s %8s %8s %6s\n' $t "${runs:-?}" $corpus $crashes $slow
     if [ "$crashes" != 0 ] || ! grep -q '^stat::number_of_executed_units' $log; then
         failed=1
-        ls $WORK/crashes/$t | sed "s|^|    reproducer: $WORK/crashes/$t/|"
         echo "    log: $log"
     fi
+    ls $WORK/crashes/$t | sed "s|^|    reproducer: $WORK/crashes/$t/|"
 done
 end=$(date +%s)
 echo "build $((built - start)) s, seeds $((seeded - built)) s, fuzzing $((end - seeded)) s"

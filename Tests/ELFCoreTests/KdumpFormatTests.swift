@@ -256,10 +256,15 @@ import Testing
             }
         }
         #expect(faults > 0)
-        // Cut short: no index at the end, so the whole-file decoder reports the truncation.
+        // Cut short: no stream footer at the end, refused at once, without the note that
+        // announces a whole-file decompression (the error is the one line on stderr).
         let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: xz)))
         let e = inputError(Array(original[0..<(original.count / 2)]), folder)
         #expect(e?.reason.contains("truncated") == true, "\(String(describing: e))")
+        let cut = try folder.write(Array(original[0..<(original.count - 1)]), "cut.xz")
+        var notes: [String] = []
+        #expect(throws: InputError.self) { try DumpFormat.open(path: cut, note: { notes.append($0) }) }
+        #expect(notes.isEmpty, "\(notes)")
     }
 
     /// Random damage to the headers, bitmaps and descriptors: whatever happens, no trap.

@@ -8,6 +8,7 @@ import Glibc
 public enum XZDump {
     static func open(file: MappedFile, note: (String) -> Void) throws -> PhysicalMemory {
         if let seekable = try openSeekable(file: file) { return seekable }
+        try XZFile.requireFooter(file)
         note("\(file.path): one .xz block cannot be read in place; decompressing it to a temporary file (`xz -T0` or `xz --block-size=16MiB` writes seekable files)")
         let temporary = try XZFile.decompressToTemporary(file, label: "vmcore")
         defer { unlink(temporary) }     // the mapping keeps the data; nothing is left behind
@@ -32,6 +33,7 @@ public enum CompressedInput {
     public static func plainPath(for path: String, note: (String) -> Void) throws -> String {
         let file = try MappedFile(path: path)
         guard XZFile.hasMagic(file) else { return path }
+        try XZFile.requireFooter(file)
         note("\(path): decompressing the .xz to a temporary file")
         let temporary = try XZFile.decompressToTemporary(file, label: "input")
         TemporaryFiles.removeAtExit(temporary)
