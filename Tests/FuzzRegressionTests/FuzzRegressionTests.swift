@@ -21,6 +21,21 @@ struct FuzzRegressionTests {
         for folder in Self.targetDirectories { #expect(names.contains(folder), "Tests/FuzzRegressions/\(folder) names no target") }
     }
 
+    /// The patching targets find the pages of the seed dump their walk reads (the pages a
+    /// patch may go to) and run an input on it.
+    @Test(arguments: ["modules", "page-owner"])
+    func patchTargetsRunOnTheSeedDump(target: String) throws {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("vmowner-fuzz-empty-\(getpid())").path
+        #expect(FileManager.default.createFile(atPath: empty, contents: Data([0x87, 0, 0x10, 0, 0])))
+        defer { try? FileManager.default.removeItem(atPath: empty) }
+        let result = try FuzzDriver.run([target, empty], seedDump: try SeedDump.path())
+        #expect(result.status == 0, "\(result.stderr)")
+        let pages = result.stderr.split(separator: "\n").first { $0.contains("patches go to the") }
+            .flatMap { $0.split(separator: " ").compactMap { Int($0) }.first } ?? 0
+        #expect(pages > (target == "modules" ? 0 : 50), "\(result.stderr)")
+        #expect(result.stderr.contains("\(target): 1 inputs ran without a crash"))
+    }
+
     @Test(arguments: targetDirectories)
     func reproducersNoLongerCrash(target: String) throws {
         let folder = Self.root.appendingPathComponent(target)
