@@ -103,6 +103,11 @@ enum SeedDump {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
         made = dir
+        atexit { SeedDump.remove() }        // 64 MB: not left behind in /tmp
         return dir
+    }
+
+    static func remove() {
+        if let made { try? FileManager.default.removeItem(atPath: made) }
     }
 }
