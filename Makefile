@@ -35,6 +35,7 @@ bench: deps
 # Coverage-guided fuzzing under AddressSanitizer: every target of vmowner-fuzz for FUZZ_SECONDS
 # (default 60), two at a time; fails on a crash and leaves it in .build-fuzz/crashes/TARGET/.
 fuzz: deps
+	scripts/install-deps.sh python3
 	scripts/fuzz.sh
 
 # Regenerates the bundled sample (a small simulated machine).
