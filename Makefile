@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 # Where swift-argument-parser's generate-manual plugin writes vmowner.1.
 MANUAL  = .build/plugins/GenerateManual/outputs/vmowner
 
-.PHONY: deps test-tools build demo test bench sample clean real-kernel-dumps install
+.PHONY: deps test-tools build demo test bench sample clean real-kernel-dumps install fuzz
 
 deps:
 	@scripts/install-deps.sh
@@ -46,6 +46,12 @@ real-kernel-dumps:
 # Times every command on simulated 1G, 16G and 64G dumps against the page_ext read floor.
 bench: deps
 	scripts/bench.sh
+
+# Coverage-guided fuzzing under AddressSanitizer: every target of vmowner-fuzz for FUZZ_SECONDS
+# (default 60), two at a time; fails on a crash and leaves it in .build-fuzz/crashes/TARGET/.
+fuzz: deps
+	scripts/install-deps.sh python3
+	scripts/fuzz.sh
 
 # Regenerates the bundled sample (a small simulated machine).
 sample: build

@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .executable(name: "vmowner", targets: ["vmowner"]),
         .executable(name: "vmsim", targets: ["vmsim"]),
+        .executable(name: "vmowner-fuzz", targets: ["vmowner-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,10 +39,15 @@ let package = Package(
         .executableTarget(name: "vmowner", dependencies: ["ELFCore", "DepotWalker", "Exports", argumentParser]),
         // The dump simulator. It must never import the reader's modules.
         .executableTarget(name: "vmsim", dependencies: [argumentParser, "CCompression"]),
+        // Fuzz targets. A plain build is a replay driver (`vmowner-fuzz TARGET FILE...`); built
+        // with -sanitize=fuzzer,address -DLIBFUZZER it is a libFuzzer binary (see `make fuzz`).
+        .executableTarget(name: "vmowner-fuzz", dependencies: ["ELFCore", "DepotWalker"]),
 
         .testTarget(name: "ELFCoreTests", dependencies: ["ELFCore", "CCompression"], exclude: ["Fixtures"]),
         .testTarget(name: "VMSimTests", dependencies: []),
         .testTarget(name: "ReaderTests", dependencies: ["ELFCore", "DepotWalker"]),
+        // Replays Tests/FuzzRegressions/ through the vmowner-fuzz executable.
+        .testTarget(name: "FuzzRegressionTests", dependencies: []),
     ],
     swiftLanguageModes: [.v5]
 )
