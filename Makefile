@@ -1,11 +1,18 @@
 # The two commands a newcomer needs: `make demo` and `make test`.
-SWIFT ?= swift
-BIN    = .build/release
+SWIFT  ?= swift
+BIN     = .build/release
+PREFIX ?= /usr/local
+# Where swift-argument-parser's generate-manual plugin writes vmowner.1.
+MANUAL  = .build/plugins/GenerateManual/outputs/vmowner
 
-.PHONY: deps build demo test test-asan bench sample clean real-kernel-dumps
+.PHONY: deps test-tools build demo test test-asan bench sample clean real-kernel-dumps install fuzz
 
 deps:
 	@scripts/install-deps.sh
+
+# Chromium, protoc, profile.proto and Python's protobuf: what the export tests check with.
+test-tools: deps
+	@scripts/install-test-tools.sh
 
 build: deps
 	$(SWIFT) build -c release
@@ -16,10 +23,17 @@ demo: build
 
 # Builds and runs every test, real-kernel dumps included (built once, then cached), then the
 # 1G benchmark once as a smoke test (no timing is asserted).
-test: deps real-kernel-dumps
+test: deps test-tools real-kernel-dumps
 	$(SWIFT) build
 	$(SWIFT) test
 	BENCH_DIR=$$(mktemp -d) scripts/bench.sh 1G
+	scripts/check-install.sh
+
+# Puts vmowner in $(PREFIX)/bin (DESTDIR honoured) with its man page and bash, zsh and fish
+# completions, all generated from the built binary by swift-argument-parser.
+install: build
+	$(SWIFT) package generate-manual
+	scripts/install.sh $(BIN) "$(DESTDIR)$(PREFIX)" $(MANUAL)
 
 # The corruption matrix (Tests/ReaderTests/Hostile) and the other hostile-input tests run against
 # an AddressSanitizer build of vmowner in its own scratch path, so that an out-of-bounds read or
@@ -42,6 +56,12 @@ real-kernel-dumps:
 # Times every command on simulated 1G, 16G and 64G dumps against the page_ext read floor.
 bench: deps
 	scripts/bench.sh
+
+# Coverage-guided fuzzing under AddressSanitizer: every target of vmowner-fuzz for FUZZ_SECONDS
+# (default 60), two at a time; fails on a crash and leaves it in .build-fuzz/crashes/TARGET/.
+fuzz: deps
+	scripts/install-deps.sh python3
+	scripts/fuzz.sh
 
 # Regenerates the bundled sample (a small simulated machine).
 sample: build

@@ -37,7 +37,7 @@ for size in "${sizes[@]}"; do
     # compares the tool with the floor, not with the disk.
     $bin/vmowner summary "${files[@]}" >/dev/null
     read -r floor _ _ _ < <(measure $bin/vmowner bench-floor "${files[@]}")
-    for cmd in "summary" "stacks" "stacks --from-pages" "page-owner" "pfn 0x100000" "info"; do
+    for cmd in "summary" "stacks" "stacks --from-pages" "stacks --format svg" "stacks --from-pages --format pprof" "page-owner" "pfn 0x100000" "info"; do
         read -r sub extra <<<"$cmd"
         read -r wall cpu rss bytes < <(measure $bin/vmowner $sub "${files[@]}" $extra)
         rate=$(echo "$pages / $wall" | bc 2>/dev/null || echo -)

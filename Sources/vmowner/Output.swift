@@ -15,6 +15,7 @@ final class StandardOutput: TextSink {
     func write(_ bytes: UnsafeRawBufferPointer) {
         if buffer.count + bytes.count > 1 << 20 { flush() }
         if bytes.count >= 1 << 20 {
+            ProgressLine.shared.reportStarts()
             _ = fwrite(bytes.baseAddress, 1, bytes.count, stdout)
         } else {
             buffer.append(contentsOf: bytes)
@@ -29,6 +30,7 @@ final class StandardOutput: TextSink {
     func write(_ bytes: [UInt8]) { bytes.withUnsafeBytes { write($0) } }
 
     func flush() {
+        if !buffer.isEmpty { ProgressLine.shared.reportStarts() }
         buffer.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, stdout) }
         buffer.removeAll(keepingCapacity: true)
         fflush(stdout)
@@ -37,6 +39,7 @@ final class StandardOutput: TextSink {
 
 enum Diagnostics {
     static func warn(_ text: String) {
+        ProgressLine.shared.erase()
         fputs("vmowner: warning: \(text)\n", stderr)
     }
 
@@ -53,16 +56,21 @@ enum Diagnostics {
 
 /// Runs a command body: bad input is one line on stderr and exit code 1, never a trap.
 func runReporting(_ vmcore: String, _ body: () throws -> Void) throws {
+    ProgressLine.shared.start()
+    defer { ProgressLine.shared.stop() }
     do {
         try body()
+        ProgressLine.shared.stop()
         StandardOutput.shared.flush()
     } catch let error as InputError {
+        ProgressLine.shared.stop()
         StandardOutput.shared.flush()
         fputs("vmowner: \(error)\n", stderr)
         throw ExitCode(1)
     } catch let error as ExitCode {
         throw error
     } catch {
+        ProgressLine.shared.stop()
         StandardOutput.shared.flush()
         fputs("vmowner: \(vmcore): \(error)\n", stderr)
         throw ExitCode(1)

@@ -28,26 +28,29 @@ struct Stacks: ParsableCommand {
     @Flag(help: "Count pages that are out in swap under their allocation stacks (swap_page_owner kernels).")
     var swap = false
 
-    @Option(help: "Output format: text, json or csv.")
-    var format: OutputFormat = .text
+    @Option(help: "Output format: text, json, csv, folded (flamegraph.pl/speedscope input), svg (an interactive flame graph) or pprof (gzipped profile.proto).")
+    var format: StacksFormat = .text
 
     func validate() throws {
         if handles && withHandles { throw ValidationError("--handles and --with-handles are different files; pick one") }
+        if format.isProfile && (handles || withHandles) { throw ValidationError("--format \(format.rawValue) draws pages per stack; --handles and --with-handles are text files") }
     }
 
     func run() throws {
         try runReporting(files.vmcore) {
             let context = try files.openPageOwner()
             Diagnostics.warnAboutSymbols(context.symbolizer, vmcore: files.vmcore)
-            var stacks = fromPages ? nil : try StackCounts.fromStackList(context)
-            if stacks == nil {
-                let census = PageCensus(context: context)
-                if census.unreadable > 0 { Diagnostics.warn("\(census.unreadable) pages could not be read from \(files.vmcore); counts are partial") }
-                stacks = StackCounts.fromPages(census, context: context)
-            }
-            var list = stacks ?? []
-            if swap { list = SwapOwners.adding(try SwapOwners.read(dump: context.dump), to: list) }
             let limit = threshold ?? StackCounts.threshold(context)
+            let keepsList = fromPages ? false : try StackCounts.fromStackList(context) != nil
+            if format == .pprof, !swap, !keepsList {
+                // Counted from the pages: each sample also says whose pages they are.
+                let groups = try OwnerGroups.count(context)
+                if groups.unreadable > 0 { Diagnostics.warn("\(groups.unreadable) pages could not be read from \(files.vmcore); counts are partial") }
+                try StackExport.write(.pprof, StackExport.samples(groups.groups, context: context, threshold: limit), context: context)
+                return
+            }
+            var list = try StackSource.counts(context, fromPages: fromPages, vmcore: files.vmcore)
+            if swap { list = SwapOwners.adding(try SwapOwners.read(dump: context.dump), to: list) }
             let parts: StackReport.Parts = handles ? .showHandles : withHandles ? .showStacksHandles : .showStacks
             switch format {
             case .text:
@@ -62,6 +65,8 @@ struct Stacks: ParsableCommand {
                     for r in rows { csv += "\(r.handle),\(r.nr_base_pages),\(CSV.field(r.frames.joined(separator: ";")))\n" }
                     StandardOutput.shared.write(csv)
                 }
+            case .folded, .svg, .pprof:
+                try StackExport.write(format, StackExport.samples(list, context: context, threshold: limit), context: context)
             }
         }
     }
@@ -76,20 +81,4 @@ struct StackRow: Codable {
 struct StacksDocument: Codable {
     let threshold: UInt64
     let stacks: [StackRow]
-}
-
-enum JSONText {
-    static func encode<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
-    }
-}
-
-enum CSV {
-    /// RFC 4180 quoting where a field needs it.
-    static func field(_ s: String) -> String {
-        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return s }
-        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
 }

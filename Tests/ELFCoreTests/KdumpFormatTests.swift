@@ -256,10 +256,15 @@ import Testing
             }
         }
         #expect(faults > 0)
-        // Cut short: no index at the end, so the whole-file decoder reports the truncation.
+        // Cut short: no stream footer at the end, refused at once, without the note that
+        // announces a whole-file decompression (the error is the one line on stderr).
         let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: xz)))
         let e = inputError(Array(original[0..<(original.count / 2)]), folder)
         #expect(e?.reason.contains("truncated") == true, "\(String(describing: e))")
+        let cut = try folder.write(Array(original[0..<(original.count - 1)]), "cut.xz")
+        var notes: [String] = []
+        #expect(throws: InputError.self) { try DumpFormat.open(path: cut, note: { notes.append($0) }) }
+        #expect(notes.isEmpty, "\(notes)")
     }
 
     /// Random damage to the headers, bitmaps and descriptors: whatever happens, no trap.
@@ -288,5 +293,33 @@ import Testing
             }
         }
         #expect(opened > 0)
+    }
+
+    /// block_size may be up to 1 MiB; the page cache stays within its byte budget (4096 such
+    /// blocks would be 4 GiB), and pages of that size still read back.
+    @Test func largeBlocksKeepThePageCacheSmall() throws {
+        let block = 1 << 20
+        var file = [UInt8](repeating: 0, count: 6 * block)
+        func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+            withUnsafeBytes(of: value.littleEndian) { file.replaceSubrange(offset..<(offset + $0.count), with: $0) }
+        }
+        file.replaceSubrange(0..<8, with: Array("KDUMP   ".utf8))
+        put(Int32(6), at: 8)                          // header_version
+        put(UInt32(block), at: 428)                   // block_size
+        put(UInt32(1), at: 432)                       // sub_hdr_size
+        put(UInt32(2), at: 436)                       // bitmap_blocks
+        put(UInt32(1), at: 440)                       // max_mapnr
+        put(UInt64(1), at: block + 96)                // max_mapnr_64
+        file[2 * block] = 1                           // pfn 0 is RAM
+        file[3 * block] = 1                           // and dumped
+        put(UInt64(4 * block + 24), at: 4 * block)    // its descriptor: raw data right after it
+        put(UInt32(block), at: 4 * block + 8)
+        file[4 * block + 24 + 100] = 0x5a
+        let folder = try TemporaryFolder()
+        let dump = try #require(try DumpFormat.open(path: folder.write(file, "big-blocks")) as? KdumpCompressedDump)
+        #expect(dump.cache.capacity * dump.cache.pageSize <= KdumpCompressedDump.cacheBytes)
+        var out = [UInt8](repeating: 0, count: 200)
+        try out.withUnsafeMutableBytes { try dump.read(physical: 0, into: $0) }
+        #expect(out[100] == 0x5a)
     }
 }

@@ -88,9 +88,8 @@ public struct AllocInfo: Sendable {
 
     /// The header says 2.0 from Linux 6.18 on (the text is not in the DWARF; the release tells).
     static func formatVersion(release: String) -> FormatVersion {
-        let numbers = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
-        guard numbers.count == 2 else { return .v1 }
-        return (numbers[0], numbers[1]) >= (6, 18) ? .v2 : .v1
+        guard let version = KernelDump.version(ofRelease: release) else { return .v1 }
+        return (version.major, version.minor) >= (6, 18) ? .v2 : .v1
     }
 }
 

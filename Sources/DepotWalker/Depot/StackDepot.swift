@@ -35,7 +35,11 @@ public final class StackDepot: @unchecked Sendable {
 
         // The pool array: `stack_pools` (6.3+) or `stack_slabs`, an array until ~6.15, a
         // kvcalloc'd pointer after. The DWARF type says which.
-        let name = types.hasVariable("stack_pools") ? "stack_pools" : "stack_slabs"
+        // The symbol table answers first: asking the DWARF for the name a kernel lacks would
+        // scan all of it.
+        let name = dump.vmlinux.symbols.address(of: "stack_pools") != nil ? "stack_pools"
+            : dump.vmlinux.symbols.address(of: "stack_slabs") != nil ? "stack_slabs"
+            : types.hasVariable("stack_pools") ? "stack_pools" : "stack_slabs"
         let symbol = try dump.requireAddress(of: name)
         let arrayLength: Int?
         switch try types.variableType(name).resolved {

@@ -21,7 +21,8 @@ public struct PageFlagsFormat: Sendable {
     init(dump: KernelDump) throws {
         let types = dump.vmlinux.types
         let bitsPerLong: UInt64 = 64
-        guard let nrPageFlags = try types.enumerator("__NR_PAGEFLAGS", in: UInt64(1)...63) else {
+        // mm/debug.c, home of pageflag_names, has enum pageflags.
+        guard let nrPageFlags = try types.enumerator("__NR_PAGEFLAGS", in: UInt64(1)...63, near: "pageflag_names") else {
             throw InputError(file: dump.vmlinux.path, reason: "enum pageflags (__NR_PAGEFLAGS) not found in the DWARF")
         }
         pageFlagsMask = (UInt64(1) << nrPageFlags) - 1

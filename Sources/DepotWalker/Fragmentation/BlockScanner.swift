@@ -30,7 +30,7 @@ struct BlockScanner {
         owner = model as? PageOwnerContext
         let dump = model.dump
         types = try MigrateTypes(dump: dump, names: try model.migrateTypeNames, gfpNames: try? model.names.gfp)
-        guard let reserved = try dump.vmlinux.types.bitNumber("PG_reserved") else {
+        guard let reserved = try dump.vmlinux.types.bitNumber("PG_reserved", near: "pageflag_names") else {
             throw InputError(file: dump.vmlinux.path, reason: "enum pageflags has no PG_reserved in the DWARF")
         }
         reservedBit = UInt64(1) << reserved
@@ -45,7 +45,11 @@ struct BlockScanner {
         scratch = UnsafeMutableRawPointer.allocate(byteCount: model.page.size + Int(owner?.extSize ?? 0), alignment: 16)
     }
 
-    func release() { scratch.deallocate() }
+    mutating func release() {
+        pageCursor.close()
+        extCursor.close()
+        scratch.deallocate()
+    }
 
     var blockPages: UInt64 { UInt64(1) << model.pageblockOrder }
 

@@ -22,10 +22,12 @@ struct MigrateTypes: Sendable {
         }
         self.names = names
         // Migratetypes index per-type tables: small and never negative.
-        movable = try types.enumerator("MIGRATE_MOVABLE", in: 0...255) ?? 1
-        reclaimable = try types.enumerator("MIGRATE_RECLAIMABLE", in: 0...255) ?? 2
+        // migratetype_names is indexed by migratetype: the kernel's own table says where
+        // Movable and Reclaimable are, without a search of the DWARF.
+        movable = try names.firstIndex(of: "Movable") ?? types.enumerator("MIGRATE_MOVABLE", in: 0...255) ?? 1
+        reclaimable = try names.firstIndex(of: "Reclaimable") ?? types.enumerator("MIGRATE_RECLAIMABLE", in: 0...255) ?? 2
         // MIGRATE_CMA exists with CONFIG_CMA, which names it in migratetype_names.
-        cma = names.contains("CMA") ? try types.enumerator("MIGRATE_CMA", in: 0...255) : nil
+        cma = names.firstIndex(of: "CMA")
         // The gfp name table holds __GFP_MOVABLE and __GFP_RECLAIMABLE with their masks in
         // every version; ___GFP_MOVABLE_BIT and friends are enumerators only from 6.9 on (a
         // name the DWARF lacks costs a scan of all of it); before, the bits are the same

@@ -64,14 +64,17 @@ public class KernelModel: @unchecked Sendable {
         // NR_PAGEBLOCK_BITS is an enumerator up to 6.15; from 6.16 it is __NR_PAGEBLOCK_BITS
         // rounded up to a power of two, with an isolate bit beside the migratetype bits. Only
         // names a kernel has are looked up: a name no unit has costs a scan of all the DWARF.
-        if let bits = try types.enumerator("NR_PAGEBLOCK_BITS", in: UInt64(1)...64) {
+        // mm/page_alloc.c indexes the pageblock bitmap: its unit has the enum.
+        let pageAlloc = ["get_pfnblock_flags_mask", "set_pfnblock_flags_mask", "get_pfnblock_migratetype"]
+            .first { dump.vmlinux.symbols.address(of: $0) != nil }
+        if let bits = try types.enumerator("NR_PAGEBLOCK_BITS", in: UInt64(1)...64, near: pageAlloc) {
             pageblockBits = bits
             isolateBit = nil
-        } else if let count = try types.enumerator("__NR_PAGEBLOCK_BITS", in: UInt64(1)...64) {
+        } else if let count = try types.enumerator("__NR_PAGEBLOCK_BITS", in: UInt64(1)...64, near: pageAlloc) {
             var bits: UInt64 = 1
             while bits < count { bits <<= 1 }
             pageblockBits = bits
-            isolateBit = try types.bitNumber("PB_migrate_isolate")
+            isolateBit = try types.bitNumber("PB_migrate_isolate", near: pageAlloc)
         } else {
             pageblockBits = 4
             isolateBit = nil
@@ -79,7 +82,7 @@ public class KernelModel: @unchecked Sendable {
         isolateType = isolateBit == nil ? nil : try types.enumerator("MIGRATE_ISOLATE", in: 0...255)
         sections = try MemoryMap(dump: dump, maxPFN: maxPFN, maxOrderPages: maxOrderPages, pageblockOrder: pageblockOrder,
                                  pageSize: UInt64(page.size), extSize: pageExtSize)
-        buddy = try BuddyTest(dump: dump)
+        buddy = try BuddyTest(dump: dump, near: pageAlloc)
 
         let lock = NSRecursiveLock()
         lazyNames = Lazy(lock: lock) { try FlagNames(dump: dump) }
@@ -154,19 +157,21 @@ public class KernelModel: @unchecked Sendable {
     }
 }
 
-/// PageBuddy: `page_type >> 24 == PGTY_buddy` from 6.11/6.12, before that the inverted
-/// PG_buddy bit under the 0xf0000000 base (vmcoreinfo PAGE_BUDDY_MAPCOUNT_VALUE is ~PG_buddy).
+/// PageBuddy: `page_type >> 24 == PGTY_buddy` from 6.12, before that the inverted PG_buddy
+/// bit under the 0xf0000000 base. VMCOREINFO's PAGE_BUDDY_MAPCOUNT_VALUE tells which: from
+/// 6.12 it is PGTY_buddy << 24 (low 24 bits clear), before it is ~PG_buddy. Only a dump without
+/// it is asked of the DWARF (a name the DWARF lacks costs a scan of all of it).
 struct BuddyTest: Sendable {
     let typeByte: UInt32?
     let buddyBit: UInt32
 
-    init(dump: KernelDump) throws {
-        if let pgty = try dump.vmlinux.types.enumerator("PGTY_buddy", in: UInt32(0)...255) {
-            typeByte = pgty
-            buddyBit = 0
+    init(dump: KernelDump, near hint: String?) throws {
+        if let value = dump.info.pageBuddyMapcountValue {
+            (typeByte, buddyBit) = value & 0x00ff_ffff == 0 ? (value >> 24, 0) : (nil, ~value)
+        } else if let pgty = try dump.vmlinux.types.enumerator("PGTY_buddy", in: UInt32(0)...255, near: hint) {
+            (typeByte, buddyBit) = (pgty, 0)
         } else {
-            typeByte = nil
-            buddyBit = ~(dump.info.pageBuddyMapcountValue ?? ~UInt32(0x80))
+            (typeByte, buddyBit) = (nil, 0x80)
         }
     }
 

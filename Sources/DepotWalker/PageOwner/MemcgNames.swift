@@ -21,9 +21,11 @@ final class MemcgNames: @unchecked Sendable {
         // These enumerators are masks (1UL << n), not bit numbers: any value of a 64-bit word
         // but zero.
         let mask = UInt64(1)...(UInt64(1) << 63)
-        objextsBit = try t.enumerator("MEMCG_DATA_OBJEXTS", in: mask) ?? t.enumerator("MEMCG_DATA_OBJCGS", in: mask) ?? 1
-        kmemBit = try t.enumerator("MEMCG_DATA_KMEM", in: mask) ?? 2
-        let flagsEnd = try t.enumerator("__NR_OBJEXTS_FLAGS", in: mask) ?? t.enumerator("__NR_MEMCG_DATA_FLAGS", in: mask) ?? 4
+        // page_owner.c tests memcg_data against them: its unit has the enum (renamed at 6.10).
+        objextsBit = try t.enumerator(anyOf: ["MEMCG_DATA_OBJEXTS", "MEMCG_DATA_OBJCGS"], in: mask, near: "page_owner_ops") ?? 1
+        kmemBit = try t.enumerator(anyOf: ["MEMCG_DATA_KMEM"], in: mask, near: "page_owner_ops") ?? 2
+        // page_memcg's MEMCG_DATA_FLAGS_MASK (memcg pointers are aligned beyond it).
+        let flagsEnd = try t.enumerator(anyOf: ["__NR_MEMCG_DATA_FLAGS", "__NR_OBJEXTS_FLAGS"], in: mask, near: "page_owner_ops") ?? 4
         flagMask = flagsEnd &- 1
         let memcg = try t.structType("mem_cgroup")
         let css = try memcg.member("css")
@@ -35,7 +37,7 @@ final class MemcgNames: @unchecked Sendable {
         let kn = try t.structType("kernfs_node")
         knName = UInt64(try kn.member("name").offset)
         knParent = UInt64((try kn.memberIfPresent("parent") ?? kn.memberIfPresent("__parent"))?.offset ?? 0)
-        cssOnline = try t.enumerator("CSS_ONLINE", in: mask) ?? 2
+        cssOnline = try t.enumerator(anyOf: ["CSS_ONLINE"], in: mask, near: "page_owner_ops") ?? 2
     }
 
     /// The lines page_owner prints for this memcg_data, each ending in a newline.

@@ -37,7 +37,10 @@ public struct PageOwnerText {
         else { firstLine = .orderMaskOnly }
         // PFN in hex from 6.5: struct page_owner shows 6.7 (free_pid); 6.5 and 6.6 are told by
         // struct ptdesc, which came in 6.5.
-        hexPFN = o.freePid != nil || (o.comm != nil && (try? context.dump.vmlinux.types.structType("ptdesc")) != nil)
+        // Kernels before 6.5 are not asked for ptdesc: a type the DWARF lacks costs a scan of all
+        // of it.
+        let before65 = context.dump.releaseVersion.map { ($0.major, $0.minor) < (6, 5) } ?? false
+        hexPFN = o.freePid != nil || (o.comm != nil && !before65 && (try? context.dump.vmlinux.types.structType("ptdesc")) != nil)
         printsMemcg = o.comm != nil
         memcg = printsMemcg ? context.memcg : nil
         stacks = StackText(context: context)

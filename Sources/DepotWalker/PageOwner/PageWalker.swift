@@ -167,6 +167,7 @@ enum ParallelWalk {
             results.deinitialize()
             results.deallocate()
             index += batch
+            WalkProgress.report?(Double(min(index, ranges.count)) / Double(max(ranges.count, 1)))
         }
     }
 }

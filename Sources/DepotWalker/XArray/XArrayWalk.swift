@@ -21,7 +21,7 @@ public struct XArrayWalk {
     static let maxNodes = 1 << 20
 
     public init(dump: KernelDump) throws {
-        let node = try dump.vmlinux.types.structType("xa_node")
+        let node = try dump.vmlinux.types.structType("xa_node", near: "xa_load")
         let slots = try node.member("slots")
         // XA_CHUNK_SIZE is a power of two (16 or 64): each level then takes log2(count) bits
         // of the index, so a tree is at most 64 / log2(count) levels deep (see `walk`).

@@ -49,6 +49,25 @@ public final class DebugTypes {
     /// caller shifts, indexes or counts with is then known to fit.
     public func enumerator<T: FixedWidthInteger>(_ name: String, in range: ClosedRange<T>, near symbol: String? = nil) throws -> T? {
         guard let raw = enumerator(name, near: symbol) else { return nil }
+        return try checked(name, raw, range)
+    }
+
+    /// The value of the first of `names` (a kernel renamed some enumerators) that the unit of
+    /// `symbol` has, else the first the whole DWARF has, checked as above. The unit is asked
+    /// for every name before the whole file is: a name the DWARF lacks costs a scan of all of it.
+    public func enumerator<T: FixedWidthInteger>(anyOf names: [String], in range: ClosedRange<T>, near symbol: String) throws -> T? {
+        if let unit = locator.unit(near: symbol) {
+            for name in names {
+                if let raw = index.enumerator(name, in: unit) { return try checked(name, raw, range) }
+            }
+        }
+        for name in names {
+            if let raw = index.enumerator(name) { return try checked(name, raw, range) }
+        }
+        return nil
+    }
+
+    private func checked<T: FixedWidthInteger>(_ name: String, _ raw: Int64, _ range: ClosedRange<T>) throws -> T {
         guard let value = T(exactly: raw), range.contains(value) else {
             throw InputError(file: file.path, reason: "enumerator \(name) = \(raw) in the DWARF is outside \(range.lowerBound)...\(range.upperBound)")
         }

@@ -14,7 +14,7 @@ public enum DumpFormat {
     }
 
     /// Opens the dump in `bytes`; `containers` says what it was found in, outermost last.
-    static func open(bytes: DumpBytes, containers: [String]) throws -> PhysicalMemory {
+    public static func open(bytes: DumpBytes, containers: [String]) throws -> PhysicalMemory {
         let head = try bytes.bytes(at: 0, count: Int(min(bytes.size, 16)), what: "file header")
         if head.count >= 4, head[0..<4] == [0x7f, 0x45, 0x4c, 0x46] {
             return try ELFCoreDump(bytes: bytes, containers: containers)

@@ -65,6 +65,15 @@ public final class KernelDump: @unchecked Sendable {
         try checkBanner()
     }
 
+    /// The release's first two numbers ("6.12.117" -> (6, 12)), nil when it does not start
+    /// with them. Only for what no type or symbol of the kernel tells.
+    public var releaseVersion: (major: Int, minor: Int)? { Self.version(ofRelease: release) }
+
+    public static func version(ofRelease release: String) -> (major: Int, minor: Int)? {
+        let numbers = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        return numbers.count == 2 ? (numbers[0], numbers[1]) : nil
+    }
+
     /// Runtime address of a global: VMCOREINFO's SYMBOL() when it has one, else the vmlinux
     /// symbol table shifted by the KASLR offset.
     public func address(of symbol: String) -> UInt64? {

@@ -36,6 +36,8 @@ public struct ModuleSymbols: Sendable {
 /// Reads the `modules` list of the dumped kernel.
 public enum ModuleList {
     static let maxModules = 10_000
+    /// MOD_MEM_NUM_TYPES is 7 in 6.4–6.19; far more is not a kernel's.
+    static let maxMemoryTypes = 64
     static let maxSymbolsPerModule: UInt64 = 1 << 20
 
     public static func read(dump: KernelDump) throws -> [ModuleSymbols] {
@@ -104,10 +106,12 @@ public enum ModuleList {
             let stride = UInt64(memory.size)
             let base = UInt64(try memory.member("base").offset)
             let size = try memory.member("size")
-            // Region indexes into mem[]: a handful in every kernel.
-            let count = try types.enumerator("MOD_MEM_NUM_TYPES", in: 1...64, near: "modules") ?? 1
-            let textIndex = try types.enumerator("MOD_TEXT", in: UInt64(0)...63, near: "modules") ?? 0
-            let initIndex = try types.enumerator("MOD_INIT_TEXT", in: UInt64(0)...63, near: "modules")
+            // Region indexes into mem[]: a count or index out of range is an error, not a trap
+            // or a loop of 2^40 reads.
+            let types64 = UInt64(maxMemoryTypes)
+            let count = try types.enumerator("MOD_MEM_NUM_TYPES", in: 1...maxMemoryTypes, near: "modules") ?? 1
+            let textIndex = try types.enumerator("MOD_TEXT", in: 0...types64 - 1, near: "modules") ?? 0
+            let initIndex = try types.enumerator("MOD_INIT_TEXT", in: 0...types64 - 1, near: "modules")
             return { kmem, mod in
                 func region(_ i: UInt64) throws -> Range {
                     let at = mod &+ UInt64(mem.offset) &+ i &* stride

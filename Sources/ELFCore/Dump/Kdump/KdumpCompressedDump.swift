@@ -22,16 +22,19 @@ public final class KdumpCompressedDump: PhysicalMemory, @unchecked Sendable {
     private let pageSize: Int
     private let pageShift: UInt64
     private let firstRank: UInt64
-    private let cache: PageCache
+    let cache: PageCache
 
     static let descriptorSize: UInt64 = 24
     static let methodFlags = KdumpHeader.zlib | KdumpHeader.lzo | KdumpHeader.snappy | KdumpHeader.zstd
     /// 16 MiB of decompressed 4 KiB pages: a walk touches memmap and page_ext in order, so the
     /// working set is small; the depot's pools come and go.
     public static let cachedPages = 4096
+    /// The cache's bound in bytes, whatever block_size the header claims (up to 1 MiB: 4096
+    /// such blocks would be 4 GiB).
+    static let cacheBytes = 16 << 20
 
     /// `containers` names how the file is wrapped ("flattened", "xz"), for `formatName`.
-    /// `cachedPages` bounds the decompressed-page cache.
+    /// `cachedPages` bounds the decompressed-page cache (which never exceeds `cacheBytes`).
     public init(bytes: DumpBytes, containers: [String] = [], cachedPages: Int = KdumpCompressedDump.cachedPages) throws {
         self.bytes = bytes
         let header = try KdumpHeader(bytes: bytes)
@@ -42,9 +45,12 @@ public final class KdumpCompressedDump: PhysicalMemory, @unchecked Sendable {
         dumpLevel = header.dumpLevel
         physBase = header.physBase
 
+        // Each bitmap fills its half of the bitmap blocks, but only the bits of pfns below
+        // max_mapnr mean anything: a header claiming huge bitmaps costs no more than that.
         let half = header.bitmapHalfBytes
-        present = try PFNBitmap(bytes: bytes, offset: header.bitmapOffset, byteCount: half, what: "1st bitmap")
-        dumped = try PFNBitmap(bytes: bytes, offset: header.bitmapOffset &+ half, byteCount: half, what: "2nd bitmap")
+        let used = min(half, (header.maxMapnr / 64 &+ 1) &* 8)
+        present = try PFNBitmap(bytes: bytes, offset: header.bitmapOffset, byteCount: used, what: "1st bitmap")
+        dumped = try PFNBitmap(bytes: bytes, offset: header.bitmapOffset &+ half, byteCount: used, what: "2nd bitmap")
         dumped.buildRanks()
         pfnLimit = min(header.maxMapnr, present.pfnCount)
         guard header.startPFN <= header.endPFN else {
@@ -54,7 +60,7 @@ public final class KdumpCompressedDump: PhysicalMemory, @unchecked Sendable {
         guard bytes.contains(offset: header.descriptorsOffset, count: 0) else {
             throw InputError(file: path, reason: "truncated: the page descriptors would start at offset \(header.descriptorsOffset), past the end of the file (\(bytes.size) bytes)")
         }
-        cache = PageCache(pageSize: pageSize, capacity: cachedPages)
+        cache = PageCache(pageSize: pageSize, capacity: min(cachedPages, Self.cacheBytes / pageSize))
         ranges = present.runs(below: pfnLimit).map {
             PhysicalRange(start: $0.start << UInt64(header.blockSize.trailingZeroBitCount), end: $0.end << UInt64(header.blockSize.trailingZeroBitCount))
         }

@@ -27,6 +27,8 @@ struct KdumpHeader {
     static let zstd: UInt32 = 0x20
 
     static let diskDumpHeaderSize = 464
+    /// 2^52: x86_64's largest physical address space (MAX_PHYSMEM_BITS with 5-level paging).
+    static let maxPhysicalBytes: UInt64 = 1 << 52
     static let subHeaderSize = 104
 
     static func isKdump(_ head: [UInt8]) -> Bool {
@@ -71,6 +73,9 @@ struct KdumpHeader {
         vmcoreinfo = v >= 3 ? (sub.le(UInt64.self, 32), sub.le(UInt64.self, 40)) : (0, 0)
         notes = v >= 4 ? (sub.le(UInt64.self, 48), sub.le(UInt64.self, 56)) : (0, 0)
         maxMapnr = v >= 6 && sub.le(UInt64.self, 96) != 0 ? sub.le(UInt64.self, 96) : maxMapnr32
+        guard maxMapnr <= Self.maxPhysicalBytes / blockSize else {
+            throw InputError(file: path, reason: "corrupt kdump header: max_mapnr \(maxMapnr) pages of \(blockSize) bytes is more memory than x86_64 addresses (4 PiB)")
+        }
         if split {
             startPFN = v >= 6 ? sub.le(UInt64.self, 80) : sub.le(UInt64.self, 16)
             endPFN = v >= 6 ? sub.le(UInt64.self, 88) : sub.le(UInt64.self, 24)

@@ -9,6 +9,7 @@ final class PFNBitmap: @unchecked Sendable {
     private var groupRanks: [UInt64] = []
 
     static let wordsPerGroup = 8     // 512 pfns
+    static let maxCopiedBytes: UInt64 = 256 << 20
 
     /// Reads `byteCount` bytes of bitmap at `offset`; pointed to in place when the file allows.
     init(bytes: DumpBytes, offset: UInt64, byteCount: UInt64, what: String) throws {
@@ -21,6 +22,10 @@ final class PFNBitmap: @unchecked Sendable {
             words = p.assumingMemoryBound(to: UInt64.self)
             owned = nil
         } else {
+            // A container (flattened, .xz) can claim a huge bitmap of zeros in a few bytes.
+            guard byteCount <= Self.maxCopiedBytes else {
+                throw InputError(file: bytes.path, reason: "the \(what) is \(byteCount) bytes, more than vmowner copies out of a container (\(Self.maxCopiedBytes >> 20) MiB, an 8 TiB machine); decompress the dump first")
+            }
             let buffer = UnsafeMutablePointer<UInt64>.allocate(capacity: max(wordCount, 1))
             buffer.initialize(repeating: 0, count: max(wordCount, 1))
             guard try bytes.copy(at: offset, into: UnsafeMutableRawBufferPointer(start: buffer, count: wordCount * 8)) else {

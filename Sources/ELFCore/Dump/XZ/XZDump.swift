@@ -5,17 +5,23 @@ import Glibc
 /// Opens an .xz-compressed dump: read in place through the block index when the file has
 /// several blocks (`xz -T0`, `xz --block-size`), otherwise decompressed once to a temporary
 /// file (removed as soon as it is mapped), with a note saying so.
-enum XZDump {
+public enum XZDump {
     static func open(file: MappedFile, note: (String) -> Void) throws -> PhysicalMemory {
-        if let xz = try XZFile.index(of: file), xz.blocks.count > 1,
-           xz.blocks.allSatisfy({ $0.uncompressedSize <= XZBytes.maxBlockSize }) {
-            return try DumpFormat.open(bytes: XZBytes(xz: xz), containers: ["xz"])
-        }
+        if let seekable = try openSeekable(file: file) { return seekable }
+        try XZFile.requireFooter(file)
         note("\(file.path): one .xz block cannot be read in place; decompressing it to a temporary file (`xz -T0` or `xz --block-size=16MiB` writes seekable files)")
         let temporary = try XZFile.decompressToTemporary(file, label: "vmcore")
         defer { unlink(temporary) }     // the mapping keeps the data; nothing is left behind
         let plain = try MappedFile(path: temporary)
         return try DumpFormat.open(bytes: MappedBytes(file: plain, path: file.path), containers: ["xz"])
+    }
+
+    /// The dump read in place through the block index, or nil when the file is not seekable
+    /// (one block, several streams, padding, blocks too large) and must be decompressed whole.
+    public static func openSeekable(file: MappedFile) throws -> PhysicalMemory? {
+        guard let xz = try XZFile.index(of: file), xz.blocks.count > 1,
+              xz.blocks.allSatisfy({ $0.uncompressedSize <= XZBytes.maxBlockSize }) else { return nil }
+        return try DumpFormat.open(bytes: XZBytes(xz: xz), containers: ["xz"])
     }
 }
 
@@ -27,6 +33,7 @@ public enum CompressedInput {
     public static func plainPath(for path: String, note: (String) -> Void) throws -> String {
         let file = try MappedFile(path: path)
         guard XZFile.hasMagic(file) else { return path }
+        try XZFile.requireFooter(file)
         note("\(path): decompressing the .xz to a temporary file")
         let temporary = try XZFile.decompressToTemporary(file, label: "input")
         TemporaryFiles.removeAtExit(temporary)

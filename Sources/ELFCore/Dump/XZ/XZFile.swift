@@ -27,6 +27,21 @@ struct XZFile {
         return Array(UnsafeRawBufferPointer(start: p, count: 6)) == magic
     }
 
+    /// Throws when `file` cannot be a whole .xz file: no stream footer at its end, after any
+    /// stream padding (zero bytes). A file cut short is refused here, in one message, before a
+    /// caller announces a long decompression.
+    static func requireFooter(_ file: MappedFile) throws {
+        var end = file.size
+        let paddingLimit = min(file.size, 1 << 20)     // padding longer than this: not a footer
+        while end >= 4, file.size - end < paddingLimit,
+              let p = file.pointer(at: end - 4, count: 4), p.loadUnaligned(as: UInt32.self) == 0 { end -= 4 }
+        var flags = lzma_stream_flags()
+        guard end >= 2 * headerSize, let footer = file.pointer(at: end - headerSize, count: headerSize),
+              lzma_stream_footer_decode(&flags, footer.assumingMemoryBound(to: UInt8.self)) == LZMA_OK else {
+            throw InputError(file: file.path, reason: "corrupt .xz: no stream footer at its end (the file is truncated)")
+        }
+    }
+
     /// The index of a single-stream file, or nil when the file has another shape (several
     /// streams, padding) that only a full decompression handles. Throws on a corrupt index.
     static func index(of file: MappedFile) throws -> XZFile? {

@@ -1,0 +1,13 @@
+import DepotWalker
+import ELFCore
+
+/// Where `stacks` and `diff` take their counts from: the kernel's own stack list (6.9+),
+/// or the pages themselves on older kernels and with --from-pages.
+enum StackSource {
+    static func counts(_ context: PageOwnerContext, fromPages: Bool, vmcore: String) throws -> [StackCount] {
+        if !fromPages, let list = try StackCounts.fromStackList(context) { return list }
+        let census = PageCensus(context: context)
+        if census.unreadable > 0 { Diagnostics.warn("\(census.unreadable) pages could not be read from \(vmcore); counts are partial") }
+        return StackCounts.fromPages(census, context: context)
+    }
+}
