@@ -52,7 +52,7 @@ struct SortGroups {
         var slot = Int(truncatingIfNeeded: hash) & mask
         while table[slot] >= 0 {
             let index = Int(table[slot])
-            if items[index].hash == hash, arena[items[index].key].elementsEqual(key) {
+            if items[index].hash == hash, Self.equal(arena, items[index].key, key) {
                 items[index].num &+= 1
                 items[index].pages &+= pages
                 return
@@ -88,6 +88,14 @@ struct SortGroups {
             var slot = Int(truncatingIfNeeded: group.hash) & mask
             while table[slot] >= 0 { slot = (slot + 1) & mask }
             table[slot] = Int32(index)
+        }
+    }
+
+    static func equal(_ arena: [UInt8], _ range: Range<Int>, _ key: [UInt8]) -> Bool {
+        guard range.count == key.count else { return false }
+        guard !key.isEmpty else { return true }
+        return arena.withUnsafeBufferPointer { a in
+            key.withUnsafeBufferPointer { k in memcmp(a.baseAddress! + range.lowerBound, k.baseAddress!, k.count) == 0 }
         }
     }
 

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The fields tools/mm/page_owner_sort reads out of a page_owner block, found the way its POSIX
 /// extended regular expressions find them (glibc, C locale, REG_NEWLINE): the leftmost place in
 /// the whole block where the pattern matches, the longest match there. `\s` is any of
@@ -27,12 +31,10 @@ enum SortPatterns {
 
     /// Every position where `literal` starts, leftmost first, until `body` returns a match.
     @inline(__always) static func firstMatch(_ s: Bytes, _ literal: StaticString, _ body: (Int) -> Range<Int>?) -> Range<Int>? {
-        let first = literal.utf8Start[0]
-        let n = literal.utf8CodeUnitCount
-        var i = 0
-        while i + n <= s.count {
-            if s[i] == first, hasLiteral(s, i, literal), let found = body(i) { return found }
-            i += 1
+        var from = 0
+        while let at = find(s, literal, from: from) {
+            if let found = body(at) { return found }
+            from = at + 1
         }
         return nil
     }
@@ -120,14 +122,17 @@ enum SortPatterns {
         }
     }
 
-    /// Where `needle` first occurs in `s[from...]`, like strstr.
-    static func find(_ s: Bytes, _ needle: StaticString, from: Int = 0) -> Int? {
-        let first = needle.utf8Start[0]
-        var i = max(0, from)
+    /// Where `needle` first occurs in `s[from...]`, like strstr (memchr finds the candidates).
+    @inline(__always) static func find(_ s: Bytes, _ needle: StaticString, from: Int = 0) -> Int? {
+        let first = Int32(needle.utf8Start[0])
         let n = needle.utf8CodeUnitCount
-        while i + n <= s.count {
-            if s[i] == first, hasLiteral(s, i, needle) { return i }
-            i += 1
+        guard let base = s.baseAddress else { return nil }
+        var at = max(0, from)
+        while at + n <= s.count, let hit = memchr(base + at, first, s.count - at) {
+            let i = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+            if i + n > s.count { return nil }
+            if memcmp(base + i, needle.utf8Start, n) == 0 { return i }
+            at = i + 1
         }
         return nil
     }
