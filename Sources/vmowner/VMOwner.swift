@@ -13,7 +13,7 @@ struct VMOwner: ParsableCommand {
         of the crash. With no subcommand it prints a summary.
         """,
         subcommands: [Summary.self, PageOwner.self, Stacks.self, PFN.self, Info.self, Floor.self,
-                      AllocInfoCommand.self, FragmentationCommand.self, Swap.self, Diff.self],
+                      AllocInfoCommand.self, FragmentationCommand.self, Swap.self, Diff.self, Sort.self],
         defaultSubcommand: Summary.self
     )
 }

@@ -17,8 +17,13 @@ enum Tools {
     }
 
     static func run(_ tool: String, _ arguments: [String]) throws -> Result {
+        try runExecutable(productsDirectory.appendingPathComponent(tool).path, arguments)
+    }
+
+    /// Runs any executable by path.
+    static func runExecutable(_ path: String, _ arguments: [String]) throws -> Result {
         let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent(tool)
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
