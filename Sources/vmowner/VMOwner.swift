@@ -45,8 +45,9 @@ struct DumpFiles: ParsableArguments {
         do {
             return try PageOwnerContext(dump: dump)
         } catch let error as InputError {
+            let model = try KernelModel(dump: dump)
             Diagnostics.warn("\(error); reporting without page_owner")
-            return try KernelModel(dump: dump)
+            return model
         }
     }
 }
