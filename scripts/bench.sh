@@ -37,7 +37,7 @@ for size in "${sizes[@]}"; do
     # compares the tool with the floor, not with the disk.
     $bin/vmowner summary "${files[@]}" >/dev/null
     read -r floor _ _ _ < <(measure $bin/vmowner bench-floor "${files[@]}")
-    for cmd in "summary" "stacks" "stacks --from-pages" "stacks --format svg" "stacks --from-pages --format pprof" "page-owner" "pfn 0x100000" "info"; do
+    for cmd in "summary" "stacks" "stacks --from-pages" "stacks --format svg" "stacks --from-pages --format pprof" "page-owner" "sort" "sort -m --cull st" "pfn 0x100000" "info"; do
         read -r sub extra <<<"$cmd"
         read -r wall cpu rss bytes < <(measure $bin/vmowner $sub "${files[@]}" $extra)
         rate=$(echo "$pages / $wall" | bc 2>/dev/null || echo -)
@@ -46,6 +46,19 @@ for size in "${sizes[@]}"; do
         printf '%-10s %-19s %8s %8s %9s %12s %10s %8s\n' "$label" "$cmd" "$wall" "$cpu" "$rss" "$rate" "$mbps" "$ratio"
     done
     printf '%-10s %-19s %8s\n' "$label" "floor (page_ext read)" "$floor"
+    # The kernel's own tools/mm/page_owner_sort (built from Debian's linux-source 6.12) on the
+    # page_owner text of the same dump, against `vmowner sort --text` on that text.
+    if [ "$format" = elf ] && tool=$(scripts/page-owner-sort-tool.sh 6.12 2>/dev/null | tail -n 1) && [ -x "$tool" ]; then
+        $bin/vmowner page-owner "${files[@]}" >"$dir/page_owner.txt"
+        for opts in "" "-m --cull st"; do
+            /usr/bin/time -f "%e %U %S %M" -o "$dir/time.txt" "$tool" $opts "$dir/page_owner.txt" "$dir/sorted.txt" >/dev/null 2>&1 || echo "FAILED: page_owner_sort $opts" >&2
+            read -r wall user sys rss <"$dir/time.txt"
+            printf '%-10s %-19s %8s %8s %9s   (%s MB of text)\n' "$label" "page_owner_sort $opts" "$wall" "$(echo "$user + $sys" | bc)" "$((rss / 1024))" "$(( $(stat -c %s "$dir/page_owner.txt") / 1048576 ))"
+            read -r wall cpu rss _ < <(measure $bin/vmowner sort --text "$dir/page_owner.txt" $opts)
+            printf '%-10s %-19s %8s %8s %9s\n' "$label" "sort --text $opts" "$wall" "$cpu" "$rss"
+        done
+        rm -f "$dir/page_owner.txt" "$dir/sorted.txt"
+    fi
   done
 done
 

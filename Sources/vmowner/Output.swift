@@ -38,9 +38,29 @@ final class StandardOutput: TextSink {
 }
 
 enum Diagnostics {
+    /// Inside a command body warnings wait for its end: they follow its report, or are left
+    /// out when it fails, so a failure is the one line that names the file and the fault.
+    nonisolated(unsafe) private static var pending: [String]?
+
     static func warn(_ text: String) {
+        let line = "vmowner: warning: \(text)\n"
+        if pending != nil {
+            pending!.append(line)
+        } else {
+            ProgressLine.shared.erase()
+            fputs(line, stderr)
+        }
+    }
+
+    static func holdWarnings() { pending = [] }
+
+    /// Prints the held warnings (`print`) or drops them, and stops holding.
+    static func releaseWarnings(print: Bool) {
+        let lines = pending ?? []
+        pending = nil
+        guard print, !lines.isEmpty else { return }
         ProgressLine.shared.erase()
-        fputs("vmowner: warning: \(text)\n", stderr)
+        for line in lines { fputs(line, stderr) }
     }
 
     /// Says when stack frames cannot print exactly as the kernel's %pS would.
@@ -58,20 +78,25 @@ enum Diagnostics {
 func runReporting(_ vmcore: String, _ body: () throws -> Void) throws {
     ProgressLine.shared.start()
     defer { ProgressLine.shared.stop() }
+    Diagnostics.holdWarnings()
     do {
         try body()
         ProgressLine.shared.stop()
         StandardOutput.shared.flush()
+        Diagnostics.releaseWarnings(print: true)
     } catch let error as InputError {
         ProgressLine.shared.stop()
         StandardOutput.shared.flush()
+        Diagnostics.releaseWarnings(print: false)
         fputs("vmowner: \(error)\n", stderr)
         throw ExitCode(1)
     } catch let error as ExitCode {
+        Diagnostics.releaseWarnings(print: true)
         throw error
     } catch {
         ProgressLine.shared.stop()
         StandardOutput.shared.flush()
+        Diagnostics.releaseWarnings(print: false)
         fputs("vmowner: \(vmcore): \(error)\n", stderr)
         throw ExitCode(1)
     }

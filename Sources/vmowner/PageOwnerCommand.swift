@@ -8,11 +8,17 @@ struct PageOwner: ParsableCommand {
         abstract: "Print /sys/kernel/debug/page_owner as the crashed kernel would have.")
 
     @OptionGroup var files: DumpFiles
+    @OptionGroup(title: "Selection (the 7.x kernel's filters, then vmowner's)") var select: SelectionOptions
 
     func run() throws {
         try runReporting(files.vmcore) {
             let context = try files.openPageOwner()
-            let warnings = try PageOwnerText(context: context).write(to: StandardOutput.shared)
+            var text = try PageOwnerText(context: context)
+            text.selection = try select.selection(names: context.names)
+            if let nids = text.selection.nids, let node = context.nodesWithoutMemory(nids).first {
+                throw InputError(file: files.vmcore, reason: "node \(node) has no memory; the kernel refuses such a nid list")
+            }
+            let warnings = text.write(to: StandardOutput.shared)
             if warnings.unreadable > 0 { Diagnostics.warn("\(warnings.unreadable) pages or stacks could not be read from \(files.vmcore); the report is partial") }
             do { _ = try context.depot } catch { Diagnostics.warn("the stack depot cannot be read (\(error)): records are printed without their stacks") }
             if warnings.memcgUnreadable > 0 {

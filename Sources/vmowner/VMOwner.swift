@@ -13,7 +13,7 @@ struct VMOwner: ParsableCommand {
         of the crash. With no subcommand it prints a summary.
         """,
         subcommands: [Summary.self, PageOwner.self, Stacks.self, PFN.self, Info.self, Floor.self,
-                      AllocInfoCommand.self, FragmentationCommand.self, Swap.self, Diff.self],
+                      AllocInfoCommand.self, FragmentationCommand.self, Swap.self, Diff.self, Sort.self],
         defaultSubcommand: Summary.self
     )
 }
@@ -45,8 +45,9 @@ struct DumpFiles: ParsableArguments {
         do {
             return try PageOwnerContext(dump: dump)
         } catch let error as InputError {
+            let model = try KernelModel(dump: dump)
             Diagnostics.warn("\(error); reporting without page_owner")
-            return try KernelModel(dump: dump)
+            return model
         }
     }
 }

@@ -21,11 +21,15 @@ enum Tools {
     static let vmownerPath: String = ProcessInfo.processInfo.environment["VMOWNER_BIN"].flatMap { $0.isEmpty ? nil : $0 }
         ?? productsDirectory.appendingPathComponent("vmowner").path
 
-    /// Runs a built product (`vmsim`, `vmowner`) or, given an absolute path, any program.
+    /// Runs a built product (`vmsim`, `vmowner`).
     static func run(_ tool: String, _ arguments: [String]) throws -> Result {
+        try runExecutable(tool == "vmowner" ? vmownerPath : productsDirectory.appendingPathComponent(tool).path, arguments)
+    }
+
+    /// Runs any executable by path.
+    static func runExecutable(_ path: String, _ arguments: [String]) throws -> Result {
         let process = Process()
-        process.executableURL = tool.hasPrefix("/") ? URL(fileURLWithPath: tool)
-            : tool == "vmowner" ? URL(fileURLWithPath: vmownerPath) : productsDirectory.appendingPathComponent(tool)
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

@@ -24,6 +24,8 @@ public struct PageOwnerText {
     let names: FlagNames
     let pageFlags: PageFlagsFormat
     let memcg: MemcgNames?
+    /// Which records to print and how to print their stacks (all, as the kernel by default).
+    public var selection = RecordSelection()
 
     public init(context: PageOwnerContext) throws {
         self.context = context
@@ -57,6 +59,7 @@ public struct PageOwnerText {
     public func write(to sink: TextSink) -> Warnings {
         var warnings = Warnings()
         let context = self.context
+        let selectsAll = selection.selectsAll
         let buffers = BufferPool()
         ParallelWalk.run(context: context, work: { range -> (text: [UInt8], unreadable: Int, memcgUnreadable: Int) in
             var walker = PageWalker(context: context)
@@ -71,6 +74,7 @@ public struct PageOwnerText {
                 guard order < 64, pfn & ((1 << order) - 1) == 0 else { return }
                 let handle = UInt32(truncatingIfNeeded: context.owner.handle.unsigned(r))
                 guard handle != 0 else { return }
+                if !selectsAll, !selection.keeps(pfn: pfn, page: page, record: r, handle: handle, text: self, cache: &cache) { return }
                 appendRecord(pfn: pfn, order: order, handle: handle, page: page, record: r, cache: &cache, into: &out)
             }
             return (out, walker.unreadable, cache.memcgUnreadable)
@@ -171,12 +175,12 @@ public struct PageOwnerText {
         }
         out.append(UInt8(ascii: "\n"))
 
-        if let text = cache.stacks[handle] {
-            out.append(contentsOf: text)
-        } else {
-            let text = stacks.lines(handle)
-            cache.stacks[handle] = text
-            out.append(contentsOf: text)
+        // 7.x's print modes: the frames, `handle: %u`, or both.
+        if selection.mode != .handle { out.append(contentsOf: stackLines(handle, cache: &cache)) }
+        if selection.mode != .stack {
+            out.append("handle: ")
+            out.appendDecimal(UInt64(handle))
+            out.append(UInt8(ascii: "\n"))
         }
 
         let reason = o.lastMigrateReason.signed(r)
@@ -186,21 +190,31 @@ public struct PageOwnerText {
             if reason >= 0, reason < Int64(reasons.count) { out.append(contentsOf: reasons[Int(reason)].utf8) }
             out.append(UInt8(ascii: "\n"))
         }
-        if let memcg, let field = c.page.memcgData {
-            let data = field.unsigned(page)
-            if data != 0 {
-                if cache.memcg.index(forKey: data) == nil {
-                    // A nil value is stored too: this memcg cannot be read.
-                    cache.memcg.updateValue(try? memcg.lines(memcgData: data), forKey: data)
-                }
-                if let text = cache.memcg[data] ?? nil {
-                    out.append(contentsOf: text)
-                } else {
-                    cache.memcgUnreadable += 1
-                }
-            }
-        }
+        if let text = memcgLines(page: page, cache: &cache) { out.append(contentsOf: text) }
         out.append(UInt8(ascii: "\n"))
+    }
+
+    /// The frame lines of `handle`, rendered once per walker thread.
+    func stackLines(_ handle: UInt32, cache: inout RecordTextCache) -> [UInt8] {
+        if let text = cache.stacks[handle] { return text }
+        let text = stacks.lines(handle)
+        cache.stacks[handle] = text
+        return text
+    }
+
+    /// The memcg lines of the page (5.19+), nil when there are none; a memcg that cannot be
+    /// read is counted and printed as nothing.
+    func memcgLines(page: UnsafeRawPointer, cache: inout RecordTextCache) -> [UInt8]? {
+        guard let memcg, let field = context.page.memcgData else { return nil }
+        let data = field.unsigned(page)
+        guard data != 0 else { return nil }
+        if cache.memcg.index(forKey: data) == nil {
+            // A nil value is stored too: this memcg cannot be read.
+            cache.memcg.updateValue(try? memcg.lines(memcgData: data), forKey: data)
+        }
+        if let text = cache.memcg[data] ?? nil { return text }
+        cache.memcgUnreadable += 1
+        return nil
     }
 }
 

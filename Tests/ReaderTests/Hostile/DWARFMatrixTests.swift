@@ -94,7 +94,7 @@ enum PyElfTools {
     /// Runs a command found on PATH and returns its stdout; throws when it fails.
     @discardableResult
     static func run(_ argv: [String]) throws -> String {
-        let result = try Tools.run("/usr/bin/env", argv)
+        let result = try Tools.runExecutable("/usr/bin/env", argv)
         guard result.status == 0 else { throw Failed(description: "\(argv.joined(separator: " ")): exit \(result.status): \(result.stderr)") }
         return result.text
     }

@@ -81,7 +81,7 @@ enum XZCopies {
         defer { lock.unlock() }
         let target = path + ".xz"
         if FileManager.default.fileExists(atPath: target) { return target }
-        let xz = try Tools.run("/usr/bin/xz", ["-T1", "-1", "--block-size=1MiB", "-k", path])
+        let xz = try Tools.runExecutable("/usr/bin/xz", ["-T1", "-1", "--block-size=1MiB", "-k", path])
         try #require(xz.status == 0, "\(xz.stderr)")
         return target
     }
