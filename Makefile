@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 # Where swift-argument-parser's generate-manual plugin writes vmowner.1.
 MANUAL  = .build/plugins/GenerateManual/outputs/vmowner
 
-.PHONY: deps test-tools build demo test bench sample clean real-kernel-dumps install fuzz
+.PHONY: deps test-tools build demo test test-asan bench sample clean real-kernel-dumps install fuzz
 
 deps:
 	@scripts/install-deps.sh
@@ -34,6 +34,16 @@ test: deps test-tools real-kernel-dumps
 install: build
 	$(SWIFT) package generate-manual
 	scripts/install.sh $(BIN) "$(DESTDIR)$(PREFIX)" $(MANUAL)
+
+# The corruption matrix (Tests/ReaderTests/Hostile) and the other hostile-input tests run against
+# an AddressSanitizer build of vmowner in its own scratch path, so that an out-of-bounds read or
+# write that happens not to crash still fails its case (ASan's exit status 86 is not bad input's 1).
+ASAN_VMOWNER = $(CURDIR)/.build-asan/debug/vmowner
+test-asan: deps
+	$(SWIFT) build --sanitize=address --scratch-path .build-asan --product vmowner
+	$(SWIFT) build --build-tests
+	VMOWNER_BIN=$(ASAN_VMOWNER) ASAN_OPTIONS=exitcode=86:detect_leaks=0 HOSTILE_TIMEOUT=60 \
+		$(SWIFT) test --skip-build --filter 'MatrixTests|BadInputTests|CorruptDumpTests'
 
 # Linux 6.12 and 6.1 with page_owner, and 6.12 without SPARSEMEM_VMEMMAP, booted under QEMU
 # and dumped (samples/real-kernel/); and Debian's stock kernel without page_owner.

@@ -16,8 +16,14 @@ enum Tools {
         var text: String { String(decoding: stdout, as: UTF8.self) }
     }
 
+    /// The vmowner under test: `VMOWNER_BIN` when set (`make test-asan` points it at the
+    /// AddressSanitizer build), else the one built beside the tests.
+    static let vmownerPath: String = ProcessInfo.processInfo.environment["VMOWNER_BIN"].flatMap { $0.isEmpty ? nil : $0 }
+        ?? productsDirectory.appendingPathComponent("vmowner").path
+
+    /// Runs a built product (`vmsim`, `vmowner`).
     static func run(_ tool: String, _ arguments: [String]) throws -> Result {
-        try runExecutable(productsDirectory.appendingPathComponent(tool).path, arguments)
+        try runExecutable(tool == "vmowner" ? vmownerPath : productsDirectory.appendingPathComponent(tool).path, arguments)
     }
 
     /// Runs any executable by path.
