@@ -63,8 +63,8 @@ public class KernelModel: @unchecked Sendable {
         pageblockOrder = try Self.pageblockOrder(dump: dump, maxOrder: maxBuddyOrder)
         // NR_PAGEBLOCK_BITS is an enumerator up to 6.15; from 6.16 it is __NR_PAGEBLOCK_BITS
         // rounded up to a power of two, with an isolate bit beside the migratetype bits. Only
-        // names a kernel has are looked up: a name no unit has costs a scan of all the DWARF.
-        // mm/page_alloc.c indexes the pageblock bitmap: its unit has the enum.
+        // names a kernel has are looked up (a name no unit has costs a scan of all the DWARF),
+        // first in mm/page_alloc.c's unit, which indexes the pageblock bitmap.
         let pageAlloc = ["get_pfnblock_flags_mask", "set_pfnblock_flags_mask", "get_pfnblock_migratetype"]
             .first { dump.vmlinux.symbols.address(of: $0) != nil }
         if let bits = try types.enumerator("NR_PAGEBLOCK_BITS", in: UInt64(1)...64, near: pageAlloc) {

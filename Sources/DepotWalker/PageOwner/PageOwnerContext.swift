@@ -6,9 +6,9 @@ import ELFCore
 public final class PageOwnerContext: KernelModel, @unchecked Sendable {
     public let owner: PageOwnerLayout
     /// Bytes per page_ext slot (`page_ext_size`) and where page_owner's part starts in it:
-    /// ownerOffset + owner.size <= extSize <= 4096, so a record read from a slot of extSize
-    /// bytes is in bounds, and so is the slot's leading flags word (extSize >= 8).
-    public let extSize: UInt64
+    /// ownerOffset + owner.size <= extSize <= 4096 (checked in init), so a record read from a
+    /// slot of extSize bytes is in bounds, and so is the slot's leading flags word (extSize >= 8).
+    public var extSize: UInt64 { pageExtSize ?? 0 }
     public let ownerOffset: UInt64
     let ownerFlag: UInt64
     let allocatedFlag: UInt64
@@ -41,14 +41,13 @@ public final class PageOwnerContext: KernelModel, @unchecked Sendable {
         dummyHandle = handle("dummy_handle")
         failureHandle = handle("failure_handle")
         earlyHandle = handle("early_handle")
-        guard let size = try Self.pageExtSize(dump) else {
+        try super.init(dump: dump)
+        guard let size = pageExtSize else {
             throw InputError(file: dump.vmcorePath, reason: "page_owner is enabled but page_ext_size is 0: the kernel keeps no page_ext slots")
         }
         guard ownerOffset <= size, UInt64(owner.size) <= size - ownerOffset else {
             throw InputError(file: dump.vmcorePath, reason: "page_ext_size \(size) cannot hold page_owner at offset \(ownerOffset) (\(owner.size) bytes)")
         }
-        extSize = size
-        try super.init(dump: dump)
     }
 
     /// `page_owner_inited`, a static key: enabled when its counter is positive.
