@@ -39,7 +39,7 @@ import Testing
         #expect(ourRaw.count == kernelRaw.count)
 
         let ours = Self.lines(result.text), kernel = Self.lines(kernelText)
-        #expect(kernel.count > 900)
+        #expect(kernel.count > 700)                     // 1,005 tags on x86_64, 806 on arm64
         #expect(ours.count == kernel.count)
         #expect(ourRaw.count == ours.count + 3)          // header (2) + the empty piece after the last "\n"
         for line in ourRaw.dropFirst(2).dropLast() {

@@ -23,9 +23,9 @@ import Testing
         #expect(elf.text.count > 1_000_000)
         var files: [(path: String, format: String)] = Self.conversions.filter { set.names.contains($0.name) }.map { (set.file($0.name), $0.format) }
         files += [(set.qemu, "flattened kdump (zlib)"),
+                  (set.file("c-blocks.xz"), "kdump-compressed (zlib, xz)"),
                   (set.file("qemu-one-block.xz"), "flattened kdump (zlib, xz)"),
                   (set.file("elf-blocks.xz"), "ELF (xz)")]
-        if set.names.contains("c") { files.append((set.file("c-blocks.xz"), "kdump-compressed (zlib, xz)")) }
         for (path, format) in files {
             let info = try Tools.vmowner("info", set.vmlinux, path)
             #expect(info.text.hasPrefix("format:       \(format)\n"), "\(path): \(info.text.prefix(80)) \(info.stderr)")
@@ -111,6 +111,7 @@ struct ConvertedDumps: Sendable {
     /// Dumps the host's makedumpfile cannot read: Debian's amd64 build reads x86_64 dumps
     /// only. make-dump.sh converts them with Debian's arm64 makedumpfile under qemu-user into
     /// the dump folder's makedumpfile/: all of these but an unfiltered -E (1 GiB more).
+    /// ("c" is always there: the xz test compresses it.)
     static let premade: [String: [String]] = ["6.12-arm64": ["c", "l", "F", "c-d31", "l-d31", "E-d31", "F-d31"]]
 
     private static let lock = NSLock()
@@ -134,20 +135,22 @@ struct ConvertedDumps: Sendable {
         let names = premade[version] ?? DumpFormatRealKernelTests.conversions.flatMap { [$0.name, $0.name + "-d31"] }
         let set = ConvertedDumps(dir: dir, vmlinux: source.appendingPathComponent("vmlinux").path, elf: elf,
                                  qemu: source.appendingPathComponent("vmcore.kdump-zlib").path, names: names)
-        try makeXZ(set)
         if premade[version] != nil {
-            for name in names {
-                let made = source.appendingPathComponent("makedumpfile/\(name)").path
-                guard FileManager.default.fileExists(atPath: made) else {
-                    throw ToolFailed(description: "\(made) is missing: run samples/real-kernel/make-dump.sh \(version) --force")
-                }
-                try FileManager.default.createSymbolicLink(atPath: set.file(name), withDestinationPath: made)
-            }
-            made[version] = set
-            return set
+            try linkPremade(set, from: source.appendingPathComponent("makedumpfile"), version: version)
+        } else {
+            try convert(set)
         }
-        let fixed = dir.appendingPathComponent("vmcore-phdrs-at-64.elf").path
-        try run("/usr/bin/env", ["python3", movePhdrs, elf, fixed])
+        try run("/usr/bin/xz", ["-T1", "-1", "--block-size=1MiB", "-c", set.file("c")], stdout: set.file("c-blocks.xz"))
+        try run("/usr/bin/xz", ["-T1", "-1", "-c", set.qemu], stdout: set.file("qemu-one-block.xz"))
+        try run("/usr/bin/xz", ["-T2", "-0", "--block-size=16MiB", "-c", elf], stdout: set.file("elf-blocks.xz"))
+        made[version] = set
+        return set
+    }
+
+    /// The host's makedumpfile converts the ELF dump, each conversion with and without -d 31.
+    private static func convert(_ set: ConvertedDumps) throws {
+        let fixed = set.file("vmcore-phdrs-at-64.elf")
+        try run("/usr/bin/env", ["python3", movePhdrs, set.elf, fixed])
         defer { try? FileManager.default.removeItem(atPath: fixed) }
         for conversion in DumpFormatRealKernelTests.conversions {
             for (suffix, extra) in [("", [String]()), ("-d31", ["-d", "31"])] {
@@ -159,15 +162,17 @@ struct ConvertedDumps: Sendable {
                 }
             }
         }
-        try run("/usr/bin/xz", ["-T1", "-1", "--block-size=1MiB", "-c", set.file("c")], stdout: set.file("c-blocks.xz"))
-        made[version] = set
-        return set
     }
 
-    /// The xz files of QEMU's two dumps.
-    private static func makeXZ(_ set: ConvertedDumps) throws {
-        try run("/usr/bin/xz", ["-T1", "-1", "-c", set.qemu], stdout: set.file("qemu-one-block.xz"))
-        try run("/usr/bin/xz", ["-T2", "-0", "--block-size=16MiB", "-c", set.elf], stdout: set.file("elf-blocks.xz"))
+    /// The conversions make-dump.sh made, linked into the set's folder under the same names.
+    private static func linkPremade(_ set: ConvertedDumps, from folder: URL, version: String) throws {
+        for name in set.names {
+            let made = folder.appendingPathComponent(name).path
+            guard FileManager.default.fileExists(atPath: made) else {
+                throw ToolFailed(description: "\(made) is missing: run samples/real-kernel/make-dump.sh \(version) --force")
+            }
+            try FileManager.default.createSymbolicLink(atPath: set.file(name), withDestinationPath: made)
+        }
     }
 
     struct ToolFailed: Error, CustomStringConvertible { let description: String }
