@@ -199,7 +199,7 @@ import Testing
     }
 
     /// The real kernels: vmowner's text of the dump, and the kernel's own capture read as text.
-    @Test(arguments: ["6.12", "6.1"])
+    @Test(arguments: ["6.12", "6.1", "6.12-arm64"])
     func realDumpsSortLikeTheTool(version: String) throws {
         let dir = try RealKernelTests.folder(version)
         let work = SimulatedDumps.root.appendingPathComponent("sort-real-\(version)")
