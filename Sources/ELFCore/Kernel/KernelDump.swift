@@ -11,11 +11,18 @@ public final class KernelDump: @unchecked Sendable {
     public let release: String
     /// What could not be used as the dump gives it, each a line for the user (the report
     /// goes on with a fallback that the line names).
-    public let warnings: [String]
+    public private(set) var warnings: [String]
 
-    public init(vmlinuxPath: String, vmcorePath: String) throws {
+    public convenience init(vmlinuxPath: String, vmcorePath: String) throws {
+        try self.init(vmlinuxPath: vmlinuxPath, vmcorePaths: [vmcorePath])
+    }
+
+    /// `vmcorePaths`: one dump, or the parts of a split dump (see SplitDumpFiles). Without
+    /// `vmlinuxPath`, the vmlinux is looked for in `debugInfo` by the dump's build ID and release.
+    public init(vmlinuxPath: String?, vmcorePaths: [String], debugInfo: DebugInfoLocator = DebugInfoLocator()) throws {
+        let vmcorePath = vmcorePaths.first ?? ""
         self.vmcorePath = vmcorePath
-        let physical = try DumpFormat.open(path: vmcorePath)
+        let physical = try SplitDumpFiles.open(paths: vmcorePaths)
         guard let text = physical.vmcoreinfo else {
             throw InputError(file: vmcorePath, reason: "no VMCOREINFO note; a QEMU guest needs `-device vmcoreinfo` for its dumps to be readable")
         }
@@ -24,6 +31,7 @@ public final class KernelDump: @unchecked Sendable {
         if let pageSize = info.pageSize, pageSize != 4096 {
             throw InputError(file: vmcorePath, reason: "page size \(pageSize) is not supported (x86_64 uses 4096)")
         }
+        let vmlinuxPath = try vmlinuxPath ?? debugInfo.locate(buildID: BuildID.inVMCoreInfo(text), release: release, dumpPath: vmcorePath)
         let vmlinux = try Self.openVMLinux(vmlinuxPath)
         try Self.checkRelease(vmlinux: vmlinux, dumpRelease: release, vmcorePath: vmcorePath)
 
@@ -62,7 +70,7 @@ public final class KernelDump: @unchecked Sendable {
         self.release = release
         self.warnings = info.warnings
         self.memory = KernelMemory(physical: physical, translation: translation)
-        try checkBanner()
+        warnings += try checkIdentity()
     }
 
     /// The release's first two numbers ("6.12.117" -> (6, 12)), nil when it does not start
