@@ -37,8 +37,9 @@ public enum SplitDumpFiles {
         }
     }
 
-    /// Plain files in `folder` whose disk_dump_header is `part`'s (split parts differ only in
-    /// their sub header), opened; files that cannot be opened are no part of the set.
+    /// Split parts in `folder` of the same dump as `part` (first sieved by their
+    /// disk_dump_header, then checked as SplitKdumpSet checks every part); files that cannot be
+    /// opened are no part of the set.
     static func siblingParts(of part: KdumpCompressedDump, in folder: String) -> [KdumpCompressedDump] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder),
               names.count <= maxFolderEntries,
@@ -52,7 +53,8 @@ public enum SplitDumpFiles {
                   let head = try? file.bytes(at: 0, count: 444, what: "disk_dump_header"),
                   Array(head) == header,
                   let dump = try? DumpFormat.open(path: path) as? KdumpCompressedDump,
-                  dump.header.split else { continue }
+                  dump.header.split,
+                  (try? SplitKdumpSet.requireSameDump(dump, as: part)) != nil else { continue }
             found.append(dump)
         }
         return found
