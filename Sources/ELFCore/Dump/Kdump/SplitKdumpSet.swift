@@ -15,6 +15,9 @@ public final class SplitKdumpSet: PhysicalMemory, @unchecked Sendable {
     private let holders: [KdumpCompressedDump]
     private let ends: [UInt64]
 
+    /// The pfns each part holds, [start_pfn, end_pfn), in the order of `parts`.
+    public var partRanges: [Range<UInt64>] { parts.map { $0.header.startPFN..<$0.header.endPFN } }
+
     public var path: String { parts[0].path }
     public var vmcoreinfo: String? { parts[0].vmcoreinfo }
     public var ranges: [PhysicalRange] { parts[0].ranges }
