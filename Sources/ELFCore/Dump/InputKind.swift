@@ -17,7 +17,10 @@ public enum InputKind: Equatable, Sendable {
             inner = " inside the .xz"
         }
         if let kind = kind(of: head) { return kind }
-        throw InputError(file: path, reason: "neither a vmlinux (ELF executable) nor a crash dump (ELF core, kdump-compressed or flattened)\(inner)")
+        if head.count < 18 {
+            throw InputError(file: path, reason: "too short to be a crash dump or a vmlinux (\(head.count) bytes\(inner))")
+        }
+        throw InputError(file: path, reason: "not a crash dump (ELF core, kdump-compressed or flattened) and not a vmlinux (ELF executable)\(inner)")
     }
 
     static func kind(of head: [UInt8]) -> InputKind? {
