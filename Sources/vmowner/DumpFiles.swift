@@ -10,7 +10,7 @@ import ELFCore
 struct DumpFiles: ParsableArguments {
     @Argument(help: ArgumentHelp(
         "[VMLINUX] VMCORE [PART...]: the crash dump (every part of a makedumpfile --split dump, or one part with the others beside it) and the vmlinux of the crashed kernel, with DWARF; in any order, recognized by content. Without a vmlinux, --debug-dir is searched.",
-        valueName: "files"))
+        valueName: "files"), completion: .file())
     var files: [String]
 
     @OptionGroup var debug: DebugDirOption
@@ -29,7 +29,7 @@ struct DumpFiles: ParsableArguments {
 struct DebugDirOption: ParsableArguments {
     @Option(name: .customLong("debug-dir"), help: ArgumentHelp(
         "Where to find the vmlinux when none is given: by build ID (.build-id/xx/rest.debug), then boot/vmlinux-RELEASE, lib/modules/RELEASE/vmlinux, vmlinux-RELEASE.",
-        valueName: "dir"))
+        valueName: "dir"), completion: .directory)
     var debugDir: String = DebugInfoLocator.defaultDirectory
 
     var locator: DebugInfoLocator { DebugInfoLocator(directory: debugDir) }

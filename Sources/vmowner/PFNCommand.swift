@@ -10,7 +10,7 @@ struct PFN: ParsableCommand {
     /// The dump's files, then the pfns: the first operand that is a number starts the pfns.
     @Argument(help: ArgumentHelp(
         "[VMLINUX] VMCORE [PART...] PFN...: the dump's files as for every command, then page frame numbers, hex (0x...) or decimal (physical addresses with --paddr).",
-        valueName: "operands"))
+        valueName: "operands"), completion: .file())
     var operands: [String]
 
     @OptionGroup var debug: DebugDirOption

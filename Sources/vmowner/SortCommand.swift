@@ -21,7 +21,7 @@ struct Sort: ParsableCommand {
         (Debian's), whose default order replaces any --sort list and which has no module key.
         """)
 
-    @Argument(help: ArgumentHelp("[VMLINUX] VMCORE [PART...]: the dump's files, as for every command (not with --text).", valueName: "files"))
+    @Argument(help: ArgumentHelp("[VMLINUX] VMCORE [PART...]: the dump's files, as for every command (not with --text).", valueName: "files"), completion: .file())
     var files: [String] = []
 
     @OptionGroup var debugInfo: DebugDirOption
