@@ -35,24 +35,10 @@ public enum BuildID {
         }
     }
 
-    /// The build ID in ELF note bytes (`namesz, descsz, type, name, desc`, 4-byte padded).
-    static func inNotes(_ notes: UnsafeRawBufferPointer) -> String? {
-        var at = 0
-        func padded(_ n: Int) -> Int { (n &+ 3) & ~3 }
-        func u32(_ o: Int) -> Int { Int(UInt32(littleEndian: notes.loadUnaligned(fromByteOffset: o, as: UInt32.self))) }
-        while at <= notes.count - 12 {
-            let (namesz, descsz, type) = (u32(at), u32(at + 4), UInt32(u32(at + 8)))
-            guard namesz <= notes.count, descsz <= notes.count else { return nil }
-            let descStart = at + 12 + padded(namesz)
-            let next = descStart + padded(descsz)
-            guard next <= notes.count, descStart + descsz <= notes.count else { return nil }
-            let name = notes[(at + 12)..<(at + 12 + namesz)].prefix { $0 != 0 }
-            if type == gnuBuildIDType, Array(name) == Array("GNU".utf8), descsz > 0, descsz <= maxBytes {
-                return hex(notes[descStart..<(descStart + descsz)])
-            }
-            at = next
-        }
-        return nil
+    /// The build ID in ELF note bytes (a GNU note of type NT_GNU_BUILD_ID).
+    static func inNotes(_ notes: [UInt8]) -> String? {
+        guard let desc = ELFNotes.find(name: "GNU", type: gnuBuildIDType, in: notes), !desc.isEmpty, desc.count <= maxBytes else { return nil }
+        return hex(desc)
     }
 
     static func hex<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
@@ -68,8 +54,8 @@ extension VMLinux {
     public var buildID: String? {
         var found: String?
         file.forEachSection { section, header in
-            guard header.sh_type == UInt32(SHT_NOTE), let contents = file.contents(of: section) else { return true }
-            found = BuildID.inNotes(contents)
+            guard header.sh_type == UInt32(SHT_NOTE), let contents = file.contents(of: section), contents.count <= 1 << 20 else { return true }
+            found = BuildID.inNotes(Array(contents))
             return found == nil
         }
         return found
