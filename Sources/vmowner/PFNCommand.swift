@@ -24,6 +24,8 @@ struct PFN: ParsableCommand {
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
+    @OptionGroup(title: "Selection (print only the pfns of the records page-owner would list)") var select: SelectionOptions
+
     func validate() throws {
         if files.paths.isEmpty { throw ValidationError("give the dump's files (VMCORE, with its VMLINUX unless --debug-dir holds it) before the PFNs") }
         if addresses.isEmpty { throw ValidationError("give at least one PFN") }
@@ -41,10 +43,13 @@ struct PFN: ParsableCommand {
             let context = try files.openPageOwner()
             Diagnostics.warnAboutSymbols(context.symbolizer, vmcore: files.vmcore)
             let stacks = StackReportFrames(context: context)
+            let selector = try select.selector(context: context, vmcore: files.vmcore)
             var documents: [PFNDocument] = []
             for a in addresses {
                 let value = Self.parse(a) ?? 0
-                let pfn = paddr ? value >> 12 : value
+                let pfn = paddr ? value >> context.dump.pageShift : value
+                // With a selection, only pfns of the selected records are printed.
+                guard selector.keeps(pfn: pfn, context: context) else { continue }
                 let answer = PageQuery.lookup(pfn, context: context)
                 if format == .json {
                     documents.append(try PFNDocument(pfn, answer, context: context, stacks: stacks))

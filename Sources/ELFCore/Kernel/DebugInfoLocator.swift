@@ -30,6 +30,16 @@ public struct DebugInfoLocator: Sendable {
         return paths
     }
 
+    /// The vmlinux of the dump whose VMCOREINFO text is `vmcoreinfo`, by its BUILD-ID and
+    /// OSRELEASE; a dump without the note cannot say which kernel it is of.
+    public func locate(vmcoreinfo: String?, dumpPath: String) throws -> String {
+        guard let vmcoreinfo else {
+            throw InputError(file: dumpPath, reason: "no vmlinux given, and the dump has no VMCOREINFO note to find one by (build ID, release): name the vmlinux of the crashed kernel")
+        }
+        let release = try VMCoreInfo(text: vmcoreinfo, file: dumpPath).osRelease
+        return try locate(buildID: BuildID.inVMCoreInfo(vmcoreinfo), release: release, dumpPath: dumpPath)
+    }
+
     /// The first candidate that is a regular file (symbolic links followed), or an error for
     /// the dump naming the build ID, the release and every place searched.
     public func locate(buildID: String?, release: String, dumpPath: String) throws -> String {

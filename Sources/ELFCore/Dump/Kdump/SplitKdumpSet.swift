@@ -20,6 +20,7 @@ public final class SplitKdumpSet: PhysicalMemory, @unchecked Sendable {
 
     public var path: String { parts[0].path }
     public var vmcoreinfo: String? { parts[0].vmcoreinfo }
+    public var architecture: Architecture { parts[0].architecture }
     public var ranges: [PhysicalRange] { parts[0].ranges }
 
     /// A set from its parts, in any order. Refuses parts of other dumps, overlaps, gaps
