@@ -186,8 +186,17 @@ import Testing
             #expect(error.reason.contains("build ID \(id)") && error.reason.contains("Linux 6.12.0-1-amd64"), "\(error)")
             for place in locator.candidates(buildID: id, release: "6.12.0-1-amd64") { #expect(error.reason.contains(place)) }
         }
+        // A dump without VMCOREINFO cannot say which kernel it is of; one with it is looked up
+        // by its BUILD-ID and OSRELEASE.
+        #expect(throws: InputError(file: "vmcore", reason: "no vmlinux given, and the dump has no VMCOREINFO note to find one by (build ID, release): name the vmlinux of the crashed kernel")) {
+            try locator.locate(vmcoreinfo: nil, dumpPath: "vmcore")
+        }
+        #expect(throws: InputError.self) { try locator.locate(vmcoreinfo: "OSRELEASE=6.12.0-1-amd64\nBUILD-ID=\(id)\n", dumpPath: "vmcore") }
         try FileManager.default.createDirectory(atPath: folder.url.path + "/lib/modules/6.12.0-1-amd64/vmlinux", withIntermediateDirectories: true)
         _ = try folder.write([1], "vmlinux-6.12.0-1-amd64")      // a folder named vmlinux is passed over
         #expect(try locator.locate(buildID: nil, release: "6.12.0-1-amd64", dumpPath: "vmcore") == folder.url.path + "/vmlinux-6.12.0-1-amd64")
+        try FileManager.default.createDirectory(atPath: folder.url.path + "/.build-id/ab", withIntermediateDirectories: true)
+        let byID = try folder.write([2], ".build-id/ab/\(String(repeating: "01", count: 19)).debug")
+        #expect(try locator.locate(vmcoreinfo: "OSRELEASE=6.12.0-1-amd64\nBUILD-ID=\(id)\n", dumpPath: "vmcore") == byID)
     }
 }
