@@ -47,7 +47,8 @@ struct SelectionOptions: ParsableArguments {
     /// The selection for this dump; bad values are usage errors, as the kernel's EINVAL, and a
     /// node list naming a node without memory is refused as the kernel refuses it.
     func selection(context: PageOwnerContext, vmcore: String) throws -> RecordSelection {
-        let s = try selection(names: context.names)
+        // The flag-name tables are read only when --gfp needs them.
+        let s = try selection(names: gfp == nil ? nil : context.names)
         if let nids = s.nids, let node = context.nodesWithoutMemory(nids).first {
             throw InputError(file: vmcore, reason: "node \(node) has no memory; the kernel refuses such a nid list")
         }
