@@ -139,6 +139,21 @@ import Testing
         }
     }
 
+    /// 5.4 wrote no BUILD-ID (it came in 5.9): the release alone finds the vmlinux, and the
+    /// message for a missing one says why there is no build ID to look for.
+    @Test func kernelsBefore5_9AreFoundByRelease() throws {
+        let old = try SimulatedDumps.dump(seed: 3, memory: "64M", ["--kernel", "5.4"])
+        #expect(BuildID.inVMCoreInfo(try DumpFormat.open(path: old.file("vmcore")).vmcoreinfo) == nil)
+        let info = try Tools.run("vmowner", ["info", old.file("vmlinux"), old.file("vmcore")])
+        let release = try #require(info.text.split(separator: "\n").first { $0.hasPrefix("release:") }?.split(separator: " ").last.map(String.init))
+        let empty = try folder("old-empty")
+        let missing = try Tools.run("vmowner", ["page-owner", "--debug-dir", empty.path, old.file("vmcore")])
+        #expect(missing.status == 1 && missing.stderr.contains("Linux \(release) (no BUILD-ID in VMCOREINFO (Linux before 5.9))"), "\(missing.stderr)")
+        let flat = try folder("old-flat")
+        try FileManager.default.createSymbolicLink(atPath: flat.file("vmlinux-\(release)"), withDestinationPath: old.file("vmlinux"))
+        try expectReport(["page-owner", "--debug-dir", flat.path, old.file("vmcore")], equals: old.appendingPathComponent("expected/page_owner.txt"), "5.4 by release")
+    }
+
     @Test func filesAreToldApartByContentInAnyOrder() throws {
         let sim = try sim()
         let expected = sim.appendingPathComponent("expected/page_owner.txt")
