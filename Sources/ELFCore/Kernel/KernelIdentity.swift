@@ -15,11 +15,11 @@ extension KernelDump {
         }
         guard differ, let dumpID, let fileID else { return [] }
         let bannersCompared = vmlinux.symbols.address(of: "linux_banner").flatMap { try? vmlinux.cString(atLinkAddress: $0, max: 512) } != nil
+        if BuildID.releaseWritesWrongBuildID(release) {
+            return ["the dump's BUILD-ID \(dumpID) is not \(vmlinux.path)'s build ID \(fileID), as expected: Linux \(release) is one of the stable kernels that write a wrong BUILD-ID\(bannersCompared ? "; the banners match" : ""), so reading on"]
+        }
         guard bannersCompared else {
             throw InputError(file: vmcorePath, reason: "\(vmlinux.path) does not belong to this dump: the dump's BUILD-ID is \(dumpID) but the vmlinux's build ID is \(fileID) (and the vmlinux has no linux_banner to compare)")
-        }
-        if BuildID.releaseWritesWrongBuildID(release) {
-            return ["the dump's BUILD-ID \(dumpID) is not \(vmlinux.path)'s build ID \(fileID), as expected: Linux \(release) is one of the stable kernels that write a wrong BUILD-ID; the banners match, so reading on"]
         }
         return ["the dump's BUILD-ID \(dumpID) is not \(vmlinux.path)'s build ID \(fileID), though the banners match (the same release, build host, compiler and build number): a rebuild with another config or toolchain gives wrong layouts; reading on, but find the vmlinux with build ID \(dumpID) if the report looks wrong"]
     }
