@@ -194,14 +194,32 @@ public final class ELFSymbolTable: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let sortedCache { return sortedCache }
-        func rank(_ e: Entry) -> UInt64 {
+        func rank(_ e: Entry) -> Int {
             (e.flags & Entry.function != 0 ? 0 : 4) + (e.flags & Entry.global != 0 ? 0 : 2) + (e.size > 0 ? 0 : 1)
         }
-        var keys: [(value: UInt64, rank: UInt64, index: Int32)] = []
-        keys.reserveCapacity(entries.count)
-        for (i, e) in entries.enumerated() where e.section != UInt16(SHN_ABS) { keys.append((e.value, rank(e), Int32(i))) }
-        keys.sort { ($0.value, $0.rank, $0.index) < ($1.value, $1.rank, $1.index) }
-        let result = keys.map(\.index)
+        // Stable passes, least significant key first: table order, then rank (a counting sort
+        // over its 8 values), then the address a byte at a time (an LSD radix sort) — linear in
+        // the symbols, where a comparison sort of a distribution kernel's is the bulk of start-up.
+        var order: [(value: UInt64, index: Int32)] = []
+        order.reserveCapacity(entries.count)
+        var byRank = [[(value: UInt64, index: Int32)]](repeating: [], count: 8)
+        for (i, e) in entries.enumerated() where e.section != UInt16(SHN_ABS) { byRank[rank(e)].append((e.value, Int32(i))) }
+        for bucket in byRank { order += bucket }
+        var scratch = order
+        var counts = [Int](repeating: 0, count: 257)
+        for shift in stride(from: UInt64(0), to: 64, by: 8) {
+            for i in counts.indices { counts[i] = 0 }
+            for item in order { counts[Int((item.value >> shift) & 0xff) + 1] += 1 }
+            if counts[1...].contains(order.count) { continue }          // every key has this byte alike
+            for i in 1..<counts.count { counts[i] += counts[i - 1] }
+            for item in order {
+                let byte = Int((item.value >> shift) & 0xff)
+                scratch[counts[byte]] = item
+                counts[byte] += 1
+            }
+            swap(&order, &scratch)
+        }
+        let result = order.map(\.index)
         sortedCache = result
         return result
     }
