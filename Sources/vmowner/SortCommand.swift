@@ -25,11 +25,10 @@ struct Sort: ParsableCommand {
         with none the groups keep the cull order (--cull alone sorts by times).
         """)
 
-    @Argument(help: "The vmlinux of the crashed kernel (not with --text).")
-    var vmlinux: String?
+    @Argument(help: ArgumentHelp("[VMLINUX] VMCORE [PART...]: the dump's files, as for every command (not with --text).", valueName: "files"), completion: .file())
+    var files: [String] = []
 
-    @Argument(help: "The crash dump (not with --text).")
-    var vmcore: String?
+    @OptionGroup var debugInfo: DebugDirOption
 
     @Option(help: "Sort this page_owner text file instead of a dump's.")
     var text: String?
@@ -62,8 +61,8 @@ struct Sort: ParsableCommand {
     var tool: SortOptions.Tool = .newest
 
     func validate() throws {
-        if (text == nil) == (vmlinux == nil || vmcore == nil) || (text != nil && vmlinux != nil) {
-            throw ValidationError("give VMLINUX and VMCORE, or --text FILE")
+        if (text == nil) == files.isEmpty {
+            throw ValidationError("give the dump ([VMLINUX] VMCORE), or --text FILE")
         }
         _ = try options()
     }
@@ -144,9 +143,10 @@ struct Sort: ParsableCommand {
             }
             return
         }
-        guard let vmlinux, let vmcore else { return }
+        let input = DumpInput(paths: files, debugInfo: debugInfo.locator)
+        let vmcore = input.vmcore
         try runReporting(vmcore) {
-            let context = try PageOwnerContext(dump: KernelDump(vmlinuxPath: vmlinux, vmcorePath: vmcore))
+            let context = try input.openPageOwner()
             let warnings = try PageOwnerText(context: context).write(to: sorter)
             if warnings.unreadable > 0 { Diagnostics.warn("\(warnings.unreadable) pages or stacks could not be read from \(vmcore); the input is partial") }
             Diagnostics.warnAboutSymbols(context.symbolizer, vmcore: vmcore)

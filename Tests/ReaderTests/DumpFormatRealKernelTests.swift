@@ -107,6 +107,8 @@ struct ConvertedDumps: Sendable {
     /// alone or with "-d31".
     let names: [String]
     func file(_ name: String) -> String { dir.appendingPathComponent(name).path }
+    /// `makedumpfile --split -c -d 31` of the ELF, alone in their folder: the split set of "c-d31".
+    var splitParts: [String] { (1...3).map { file("split/part\($0)") } }
 
     /// Dumps the host's makedumpfile cannot read: Debian's amd64 build reads x86_64 dumps
     /// only. make-dump.sh converts them with Debian's arm64 makedumpfile under qemu-user into
@@ -162,6 +164,10 @@ struct ConvertedDumps: Sendable {
                 }
             }
         }
+        // makedumpfile --split, 3 parts: the default splitblock (1 GiB) would give the first part
+        // every page of this 1 GiB machine; 4 MiB blocks give all three some.
+        try FileManager.default.createDirectory(atPath: set.file("split"), withIntermediateDirectories: true)
+        try run("/usr/sbin/makedumpfile", ["-f", "--split", "--splitblock-size", "4096", "-c", "-d", "31", fixed] + set.splitParts)
     }
 
     /// The conversions make-dump.sh made, linked into the set's folder under the same names.

@@ -11,7 +11,7 @@ public final class KernelDump: @unchecked Sendable {
     public let release: String
     /// What could not be used as the dump gives it, each a line for the user (the report
     /// goes on with a fallback that the line names).
-    public let warnings: [String]
+    public private(set) var warnings: [String]
 
     /// The machine the dump is of; its vmlinux is for the same one.
     public let architecture: Architecture
@@ -26,10 +26,18 @@ public final class KernelDump: @unchecked Sendable {
     /// arm64 NUMBER(KERNELPACMASK): pointer-authentication bits a return address may carry.
     let pacMask: UInt64
 
-    public init(vmlinuxPath: String, vmcorePath: String) throws {
+    public convenience init(vmlinuxPath: String, vmcorePath: String) throws {
+        try self.init(vmlinuxPath: vmlinuxPath, vmcorePaths: [vmcorePath])
+    }
+
+    /// `vmcorePaths`: one dump, or the parts of a split dump (see SplitDumpFiles). Without
+    /// `vmlinuxPath`, the vmlinux is looked for in `debugInfo` by the dump's build ID and release.
+    public init(vmlinuxPath: String?, vmcorePaths: [String], debugInfo: DebugInfoLocator = DebugInfoLocator()) throws {
+        let vmcorePath = vmcorePaths.first ?? ""
         self.vmcorePath = vmcorePath
-        let physical = try DumpFormat.open(path: vmcorePath)
+        let physical = try SplitDumpFiles.open(paths: vmcorePaths)
         let architecture = physical.architecture
+        let vmlinuxPath = try vmlinuxPath ?? debugInfo.locate(vmcoreinfo: physical.vmcoreinfo, dumpPath: vmcorePath)
         let vmlinux = try Self.openVMLinux(vmlinuxPath)
         guard vmlinux.architecture == architecture else {
             throw InputError(file: vmcorePath, reason: "the dump is of an \(architecture.rawValue) machine but \(vmlinux.path) is an \(vmlinux.architecture.rawValue) kernel: use the vmlinux of the crashed kernel")
@@ -78,7 +86,7 @@ public final class KernelDump: @unchecked Sendable {
         self.pacMask = architecture == .arm64 ? info.kernelPacMask ?? 0 : 0
         self.warnings = info.warnings
         self.memory = KernelMemory(physical: physical, translation: translation)
-        try checkBanner()
+        warnings += try checkIdentity()
     }
 
     /// A code address as the kernel prints it: on arm64 with pointer authentication, a return
