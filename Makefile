@@ -29,7 +29,7 @@ test: deps test-tools real-kernel-dumps
 	$(SWIFT) test --skip MatrixTests
 	$(MAKE) test-asan
 	$(MAKE) fuzz FUZZ_SECONDS=60
-	BENCH_DIR=$$(mktemp -d) scripts/bench.sh 1G
+	BENCH_DIR=$$(mktemp -d) BENCH_DRGN=0 scripts/bench.sh 1G
 	scripts/check-install.sh
 
 # Puts vmowner in $(PREFIX)/bin (DESTDIR honoured) with its man page and bash, zsh and fish

@@ -97,3 +97,40 @@ for d in "$stock"/*/; do
         printf '%-10s %-19s %8s %8s %9s  (cold cache, %s MB vmlinux)\n' "stock" "$cmd" "$wall" "" "$((rss / 1024))" "$(( $(stat -c %s "$d/vmlinux") / 1048576 ))"
     done
 done
+
+# The real-kernel dumps (samples/real-kernel, made by `make test`): each command warm, best of
+# three, and the same job as `stacks --from-pages` done by a drgn script the way a drgn user
+# writes it (scripts/drgn-stacks.py; drgn from PyPI in a venv made here, never a dependency).
+# The ratio is the drgn script's wall time over vmowner's. BENCH_DRGN=0 leaves drgn out.
+real="${VMOWNER_CACHE:-/var/cache/vmowner}/real-kernel"
+venv="${VMOWNER_CACHE:-/var/cache/vmowner}/drgn-venv"
+best_of_three() {
+    local best="" wall
+    for _ in 1 2 3; do
+        /usr/bin/time -f "%e" -o "$dir/time.txt" "$@" >/dev/null 2>&1 || { echo "FAILED: $*" >&2; return 1; }
+        wall=$(tail -n 1 "$dir/time.txt")
+        if [ -z "$best" ] || [ "$(echo "$wall < $best" | bc)" = 1 ]; then best=$wall; fi
+    done
+    echo "$best"
+}
+if [ "${BENCH_DRGN:-1}" = 1 ] && [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv" >/dev/null && "$venv/bin/pip" install -q drgn >/dev/null 2>&1 || echo "drgn could not be installed: no drgn column" >&2
+fi
+for version in 6.12 6.1 6.12-arm64; do
+    d="$real/$version"
+    [ -f "$d/DONE" ] || continue
+    files=("$d/vmlinux" "$d/vmcore.elf")
+    for cmd in stacks "stacks --from-pages" "pfn 0x4402" summary page-owner; do
+        read -r sub extra <<<"$cmd"
+        wall=$(best_of_three $bin/vmowner $sub "${files[@]}" $extra) || continue
+        printf '%-10s %-19s %8s\n' "real $version" "$cmd" "$wall"
+    done
+    if [ "${BENCH_DRGN:-1}" = 1 ] && [ -x "$venv/bin/python" ]; then
+        ours=$(best_of_three $bin/vmowner stacks --from-pages "${files[@]}") || continue
+        /usr/bin/time -f "%e" -o "$dir/time.txt" "$venv/bin/python" scripts/drgn-stacks.py "${files[@]}" >/dev/null 2>&1 \
+            || { echo "FAILED: drgn-stacks.py on $version" >&2; continue; }
+        theirs=$(tail -n 1 "$dir/time.txt")
+        printf '%-10s %-19s %8s   (drgn script; %sx vmowner stacks --from-pages)\n' "real $version" "drgn-stacks.py" "$theirs" \
+            "$(echo "scale=0; $theirs / $ours" | bc 2>/dev/null || echo -)"
+    fi
+done
