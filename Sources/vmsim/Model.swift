@@ -79,7 +79,7 @@ enum PageFlag {
 
     /// The section, node (0) and zone fields of pfn's page->flags.
     static func fields(ofPfn pfn: UInt64) -> UInt64 {
-        let section = sectionsWidth == 0 ? 0 : (pfn >> (MachineLayout.sectionShift - 12)) << sectionsShift
+        let section = sectionsWidth == 0 ? 0 : (pfn >> (MachineLayout.sectionShift - MachineLayout.pageShift)) << sectionsShift
         return section | MachineLayout.zone(ofPfn: pfn) << zonesShift
     }
 }
