@@ -102,14 +102,15 @@ extension Simulator {
         guard memoryModel.isSparse else {
             let count = flatChunkCount
             let pa = memblock.alloc(count * bytes, reserve: false)
-            untrackedRanges.append((pa >> 12, (pa + count * bytes + 4095) >> 12))
+            let ps = MachineLayout.pageSize, shift = MachineLayout.pageShift
+            untrackedRanges.append((pa >> shift, (pa + count * bytes + ps - 1) >> shift))
             for s in 0..<count { pageExtSections[s] = kmem.directMap(pa + s * bytes) }
             return
         }
         let vmallocSection = sections.count == 1 ? sections[0] : sections[1]
         for s in sections {
             let pa = memblock.alloc(bytes, reserve: false)
-            untrackedRanges.append((pa >> 12, (pa + bytes) >> 12))
+            untrackedRanges.append((pa >> MachineLayout.pageShift, (pa + bytes) >> MachineLayout.pageShift))
             if s == vmallocSection {
                 let va = layout.vmallocBase &+ 0x0080_0000
                 let ps = MachineLayout.pageSize
@@ -209,7 +210,7 @@ extension Simulator {
 
     /// pfn_valid: SPARSEMEM by section; FLATMEM's mem_map covers every pfn below max_mapnr.
     func isValidPfn(_ pfn: UInt64) -> Bool {
-        memoryModel.isSparse ? presentSectionSet.contains(pfn >> (MachineLayout.sectionShift - 12)) : pfn < layout.maxPfn
+        memoryModel.isSparse ? presentSectionSet.contains(pfn >> (MachineLayout.sectionShift - MachineLayout.pageShift)) : pfn < layout.maxPfn
     }
 
     /// A pageblock bitmap: the migratetype of blocks [firstBlock, firstBlock + blocks) in the
