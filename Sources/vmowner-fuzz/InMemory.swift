@@ -36,6 +36,7 @@ final class MemoryPhysical: PhysicalMemory, @unchecked Sendable {
     let path = "<fuzz input>"
     let formatName = "memory"
     let vmcoreinfo: String? = nil
+    let architecture = Architecture.x86_64
     let bytes: MemoryBytes
     var ranges: [PhysicalRange] { [PhysicalRange(start: 0, end: bytes.size)] }
 
@@ -61,7 +62,7 @@ final class MemoryPhysical: PhysicalMemory, @unchecked Sendable {
             imageStart: start, imageEnd: start &+ max(bytes.size, 1), physBase: 0,
             pageOffsetBase: 0xffff_8880_0000_0000, directMapSize: bytes.size,
             rootTable: 1 << 46, fiveLevel: false)     // page tables outside the dump: walks fault
-        return KernelMemory(physical: self, translation: translation)
+        return KernelMemory(physical: self, translation: .x86_64(translation))
     }
 }
 

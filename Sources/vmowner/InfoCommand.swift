@@ -28,6 +28,10 @@ struct InfoDocument: Codable {
     struct Range: Codable { let start: UInt64; let end: UInt64 }
     let format: String
     let arch: String
+    let page_size: UInt64
+    struct Constant: Codable { let name: String; let value: String }
+    /// The constants the address translation was set up with.
+    let translation: [Constant]
     let release: String
     let kernel_offset: UInt64
     let memory_bytes: UInt64
@@ -46,7 +50,9 @@ struct InfoDocument: Codable {
 
     init(dump: KernelDump) throws {
         format = dump.physical.formatName
-        arch = "x86_64"
+        arch = dump.architecture.rawValue
+        page_size = dump.pageSize
+        translation = dump.translationFacts.map { Constant(name: $0.name, value: $0.value) }
         release = dump.release
         kernel_offset = dump.kernelOffset
         ranges = dump.physical.ranges.map { Range(start: $0.start, end: $0.end) }
@@ -75,7 +81,8 @@ struct InfoDocument: Codable {
     var text: String {
         var s = ""
         s += "format:       \(format)\n"
-        s += "arch:         \(arch)\n"
+        s += "arch:         \(arch), \(page_size / 1024) KiB pages\n"
+        for constant in translation { s += "              \(constant.name): \(constant.value)\n" }
         s += "release:      \(release)\n"
         s += "KASLR offset: 0x\(String(kernel_offset, radix: 16))\n"
         s += "memory:       \(memory_bytes) bytes (\(Units.mib(memory_bytes)) MiB) in \(ranges.count) ranges\n"

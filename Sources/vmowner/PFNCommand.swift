@@ -37,7 +37,7 @@ struct PFN: ParsableCommand {
             var documents: [PFNDocument] = []
             for a in addresses {
                 let value = Self.parse(a) ?? 0
-                let pfn = paddr ? value >> 12 : value
+                let pfn = paddr ? value >> context.dump.pageShift : value
                 let answer = PageQuery.lookup(pfn, context: context)
                 if format == .json {
                     documents.append(try PFNDocument(pfn, answer, context: context, stacks: stacks))

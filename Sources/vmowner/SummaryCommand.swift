@@ -48,6 +48,7 @@ struct SummaryDocument: Codable {
     let release: String
     let memory_bytes: UInt64
     let max_pfn: UInt64
+    let page_size: UInt64
     let pages_tracked: Int64
     let pages_allocated: Int64
     let unreadable_pages: Int
@@ -58,11 +59,13 @@ struct SummaryDocument: Codable {
         release = c.dump.release
         memory_bytes = c.dump.physical.ranges.reduce(0) { $0 &+ ($1.end &- $1.start) }
         max_pfn = c.maxPFN
+        page_size = c.dump.pageSize
         pages_tracked = census.pagesStamped
         pages_allocated = census.pagesAllocated
         unreadable_pages = census.unreadable
         let total = Double(max(census.pagesAllocated, 1))
-        func mib(_ pages: Int64) -> Double { (Double(pages) * 4096 / 1048576 * 10).rounded() / 10 }
+        let pageSize = Double(c.dump.pageSize)
+        func mib(_ pages: Int64) -> Double { (Double(pages) * pageSize / 1048576 * 10).rounded() / 10 }
         func percent(_ pages: Int64) -> Double { (Double(pages) / total * 1000).rounded() / 10 }
         top_stacks = census.pagesByHandle
             .sorted { ($0.value, $1.key) > ($1.value, $0.key) }
@@ -81,7 +84,7 @@ struct SummaryDocument: Codable {
         var s = ""
         s += "kernel:     Linux \(release)\n"
         s += "memory:     \(String(format1: Double(memory_bytes) / 1048576)) MiB, max_pfn 0x\(String(max_pfn, radix: 16))\n"
-        s += "page_owner: \(pages_tracked) pages tracked, \(pages_allocated) allocated (\(String(format1: Double(pages_allocated) * 4096 / 1048576)) MiB)\n"
+        s += "page_owner: \(pages_tracked) pages tracked, \(pages_allocated) allocated (\(String(format1: Double(pages_allocated) * Double(page_size) / 1048576)) MiB)\n"
         if unreadable_pages > 0 { s += "warning:    \(unreadable_pages) pages could not be read\n" }
         s += "\nTop allocation stacks by pages:\n"
         for st in top_stacks {

@@ -20,6 +20,8 @@ struct KdumpBuilder {
     var excluded: Set<UInt64> = [3, 17, 500]         // RAM the dump left out
     var split: Range<UInt64>?
     var incomplete = false
+    /// utsname.machine in the header: the architecture of the dump.
+    var machine = "x86_64"
     var vmcoreinfo = "OSRELEASE=6.12.0-test\nPAGESIZE=4096\nSYMBOL(init_top_pgt)=ffffffff82a0a000\n"
     let pageSize = 4096
 
@@ -99,6 +101,7 @@ struct KdumpBuilder {
         out.replaceSubrange(0..<8, with: Array("KDUMP   ".utf8))
         put(version, at: 8)
         out.replaceSubrange(12..<(12 + 5), with: Array("Linux".utf8))
+        out.replaceSubrange(272..<(272 + machine.utf8.count), with: Array(machine.utf8))   // utsname.machine
         put(method.flag | (incomplete ? 8 : 0), at: 424)
         put(UInt32(pageSize), at: 428)
         let bitmapBytes = ((Int(maxMapnr) + 7) / 8 + pageSize - 1) / pageSize * pageSize

@@ -161,6 +161,20 @@ import Testing
         withUnsafeBytes(of: value.littleEndian) { bytes.replaceSubrange(offset..<(offset + $0.count), with: $0) }
     }
 
+    /// The header's utsname machine names the architecture; one vmowner cannot read is refused
+    /// by name.
+    @Test func architectureFromUtsname() throws {
+        let folder = try TemporaryFolder()
+        var builder = KdumpBuilder()
+        builder.machine = "aarch64"
+        #expect(try open(builder.build().bytes, folder, "arm64").architecture == .arm64)
+        builder.machine = "x86_64"
+        #expect(try open(builder.build().bytes, folder, "x86").architecture == .x86_64)
+        builder.machine = "riscv64"
+        let error = try #require(inputError(builder.build().bytes, folder))
+        #expect(error.reason.contains("utsname machine \"riscv64\""), "\(error)")
+    }
+
     @Test func badHeaders() throws {
         let folder = try TemporaryFolder()
         let (good, _) = KdumpBuilder().build()
@@ -305,6 +319,7 @@ import Testing
         }
         file.replaceSubrange(0..<8, with: Array("KDUMP   ".utf8))
         put(Int32(6), at: 8)                          // header_version
+        file.replaceSubrange(272..<278, with: Array("x86_64".utf8))   // utsname.machine
         put(UInt32(block), at: 428)                   // block_size
         put(UInt32(1), at: 432)                       // sub_hdr_size
         put(UInt32(2), at: 436)                       // bitmap_blocks

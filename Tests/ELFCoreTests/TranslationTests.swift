@@ -11,6 +11,7 @@ import Testing
         var path: String { "<memory>" }
         var formatName: String { "test" }
         var vmcoreinfo: String? { nil }
+        var architecture: Architecture { .x86_64 }
         var ranges: [PhysicalRange] { [PhysicalRange(start: 0, end: UInt64(bytes.count))] }
         func read(physical address: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws {
             guard address + UInt64(buffer.count) <= UInt64(bytes.count) else { throw MemoryFault.notInDump(physical: address) }

@@ -29,6 +29,28 @@ import Testing
         good.split(separator: "\n").map { $0.hasPrefix(key + "=") ? "\(key)=\(value)" : String($0) }.joined(separator: "\n")
     }
 
+    /// arm64's keys (arch/arm64/kernel/vmcore_info.c), as the real 6.12 kernel here wrote them:
+    /// the 0x-hex numbers, a negative PHYS_OFFSET printed as a huge u64.
+    @Test func arm64Values() throws {
+        let info = try Self.info("""
+            OSRELEASE=6.12.57
+            PAGESIZE=65536
+            NUMBER(VA_BITS)=48
+            NUMBER(kimage_voffset)=0xffff7fff3fc00000
+            NUMBER(PHYS_OFFSET)=0xfffff2fa80000000
+            KERNELOFFSET=3e00000
+            NUMBER(KERNELPACMASK)=0xff7f000000000000
+            NUMBER(TCR_EL1_T1SZ)=0x10
+            """)
+        #expect(info.pageSize == 65536 && info.vaBits == 48 && info.tcrEL1T1SZ == 16)
+        #expect(info.kimageVoffset == 0xffff_7fff_3fc0_0000 && info.physOffset == 0xffff_f2fa_8000_0000)
+        #expect(info.kernelPacMask == 0xff7f_0000_0000_0000 && info.kernelOffset == 0x3e0_0000)
+        for (key, bad) in [("NUMBER(VA_BITS)", "64"), ("NUMBER(TCR_EL1_T1SZ)", "0x40"), ("NUMBER(kimage_voffset)", "0xzz")] {
+            let error = try #require(throws: InputError.self) { try Self.info("OSRELEASE=6.12\n\(key)=\(bad)\n") }
+            #expect(error.reason.contains("\(key)=\(bad)"), "\(error)")
+        }
+    }
+
     @Test func typedValues() throws {
         let info = try Self.info(Self.good)
         #expect(info.osRelease == "6.12.0")

@@ -67,14 +67,20 @@ import Testing
         #expect(error.file == build.binary && error.reason.contains("no DWARF debug info"))
     }
 
-    @Test func notX86_64() throws {
+    /// x86_64 and arm64 kernels are read; a vmlinux for another machine is refused by name.
+    @Test func architectureFromTheHeader() throws {
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: DWARFFixture.build(dwarf: 5).binary)))
+        #expect(try VMLinux(path: DWARFFixture.build(dwarf: 5).binary).architecture == .x86_64)
         bytes[18] = 183  // e_machine = EM_AARCH64
         bytes[19] = 0
-        let path = DWARFFixture.scratch + "/aarch64-header"
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        let error = try #require(throws: InputError.self) { try VMLinux(path: path) }
-        #expect(error.reason.contains("not an x86_64 ELF"))
+        let arm64 = DWARFFixture.scratch + "/aarch64-header"
+        try Data(bytes).write(to: URL(fileURLWithPath: arm64))
+        #expect(try VMLinux(path: arm64).architecture == .arm64)
+        bytes[18] = 243  // e_machine = EM_RISCV
+        let riscv = DWARFFixture.scratch + "/riscv-header"
+        try Data(bytes).write(to: URL(fileURLWithPath: riscv))
+        let error = try #require(throws: InputError.self) { try VMLinux(path: riscv) }
+        #expect(error.reason.contains("not a 64-bit x86_64 and arm64 ELF file (e_machine 243)"))
     }
 
     /// zlib-compressed DWARF (CONFIG_DEBUG_INFO_COMPRESSED_ZLIB) reads as usual; zstd either

@@ -67,6 +67,7 @@ import Testing
         var path: String { "<memory>" }
         var formatName: String { "test" }
         var vmcoreinfo: String? { nil }
+        var architecture: Architecture { .x86_64 }
         var ranges: [PhysicalRange] { [PhysicalRange(start: 0, end: UInt64(bytes.count))] }
         func read(physical address: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws {
             guard address <= UInt64(bytes.count), UInt64(buffer.count) <= UInt64(bytes.count) - address else { throw MemoryFault.notInDump(physical: address) }
@@ -85,7 +86,7 @@ import Testing
     func walker() -> XArrayWalk {
         let translation = X86_64Translation(imageStart: 0xffff_ffff_8100_0000, imageEnd: 0xffff_ffff_8200_0000, physBase: 0,
                                             pageOffsetBase: Self.base, directMapSize: UInt64(memory.bytes.count), rootTable: 0, fiveLevel: false)
-        return XArrayWalk(memory: KernelMemory(physical: memory, translation: translation), file: "test.vmcore",
+        return XArrayWalk(memory: KernelMemory(physical: memory, translation: .x86_64(translation)), file: "test.vmcore",
                           shiftOffset: 0, slotsOffset: Self.slotsOffset, slotCount: 64)
     }
 

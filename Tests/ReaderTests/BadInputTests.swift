@@ -52,6 +52,20 @@ import Testing
         expectBadInput(try Tools.vmowner("page-owner", text, dir.file("vmcore")), mentions: [text])
     }
 
+    /// A dump of one architecture with a vmlinux of the other: refused, naming both. The dump
+    /// says arm64 (ELF e_machine 183), the vmlinux is x86_64; then an arm64 dump that lacks
+    /// the arm64 VMCOREINFO keys is refused by key.
+    @Test func architectureMismatch() throws {
+        let dir = try Self.sample()
+        let path = try Self.copy(dir.file("vmcore"), "arm64-header")
+        try Self.patch(path, at: 18, [183, 0])
+        expectBadInput(try Tools.vmowner("page-owner", dir.file("vmlinux"), path),
+                       mentions: [path, "the dump is of an arm64 machine", "is an x86_64 kernel"])
+        let vmlinux = try Self.copy(dir.file("vmlinux"), "arm64-vmlinux")
+        try Self.patch(vmlinux, at: 18, [183, 0])
+        expectBadInput(try Tools.vmowner("page-owner", vmlinux, path), mentions: [path, "NUMBER(VA_BITS)", "arm64"])
+    }
+
     @Test(arguments: [10, 63, 100, 4096, 1 << 20])
     func truncatedVMCore(cut: Int) throws {
         let dir = try Self.sample()

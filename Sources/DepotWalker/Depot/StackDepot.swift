@@ -5,6 +5,7 @@ public final class StackDepot: @unchecked Sendable {
     public let handles: HandleLayout
     let memory: KernelMemory
     let dumpPath: String
+    let dump: KernelDump
     let record: RecordLayout
     let poolsBase: UInt64          // address of the first pool pointer
     public let poolCount: UInt64
@@ -25,6 +26,7 @@ public final class StackDepot: @unchecked Sendable {
         let types = dump.vmlinux.types
         memory = dump.memory
         dumpPath = dump.vmcorePath
+        self.dump = dump
         handles = try HandleLayout(types: types)
         let r = try types.structType("stack_record", near: "stack_table")
         record = RecordLayout(
@@ -98,7 +100,11 @@ public final class StackDepot: @unchecked Sendable {
         let count = UInt32(truncatingIfNeeded: try record.size.read(memory, at: at))
         guard count <= Self.maxFrames else { throw DepotError.badRecord(at, "claims \(count) frames") }
         let raw = try memory.bytes(at &+ UInt64(record.entries), count: Int(count) * 8)
-        return raw.withUnsafeBytes { b in (0..<Int(count)).map { b.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self) } }
+        // arm64's unwinder strips pointer-authentication bits before the depot stores a
+        // return address; codeAddress strips any a corrupt or future kernel left in.
+        return raw.withUnsafeBytes { b in
+            (0..<Int(count)).map { dump.codeAddress(UInt64(littleEndian: b.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))) }
+        }
     }
 
     /// The stored handle and reference count of the record at `at` (6.8+ records).

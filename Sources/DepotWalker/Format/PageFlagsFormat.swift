@@ -31,9 +31,16 @@ public struct PageFlagsFormat: Sendable {
         let sectionsWidth = try MemoryMap.sectionsWidth(dump)
         let maxZones = try types.enumerator("__MAX_NR_ZONES", in: UInt64(1)...64) ?? 4
         let zonesWidth: UInt64 = maxZones <= 1 ? 0 : maxZones <= 2 ? 1 : maxZones <= 4 ? 2 : 3
-        // NODES_SHIFT: MAX_NUMNODES = LENGTH(node_data) on x86_64 NUMA kernels; none without NUMA.
+        // NODES_SHIFT: MAX_NUMNODES = the length of node_data on NUMA kernels (x86_64 writes
+        // LENGTH(node_data); arm64's generic NUMA code has the same array but no such line, so
+        // its DWARF type tells); none without NUMA.
         var nodesShift: UInt64 = 0
-        if let nodes = dump.info.nodeDataLength, nodes > 1 { nodesShift = UInt64(64 - (nodes - 1).leadingZeroBitCount) }
+        var nodes = dump.info.nodeDataLength
+        if nodes == nil, dump.vmlinux.symbols.address(of: "node_data") != nil,
+           case .array(_, let count?) = try? types.variableType("node_data").resolved, count > 0, count <= 1 << 12 {
+            nodes = UInt64(count)
+        }
+        if let nodes, nodes > 1 { nodesShift = UInt64(64 - (nodes - 1).leadingZeroBitCount) }
         let nodesWidth = sectionsWidth + zonesWidth + nodesShift <= bitsPerLong - nrPageFlags ? nodesShift : 0
         // LAST_CPUPID exists with NUMA balancing: 8 pid bits + NR_CPUS_BITS.
         var lastCpupidWidth: UInt64 = 0

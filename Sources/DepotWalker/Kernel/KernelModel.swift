@@ -130,7 +130,9 @@ public class KernelModel: @unchecked Sendable {
     }
 
     /// pageblock_order: a variable only where the huge page size is variable; otherwise
-    /// HUGETLB_PAGE_ORDER (9 on x86_64) with hugetlb and the largest buddy order without.
+    /// HUGETLB_PAGE_ORDER with hugetlb (a PMD's pages: PMD_SHIFT − PAGE_SHIFT = PAGE_SHIFT − 3,
+    /// so 9 on x86_64 and on arm64 with 4K pages, 11 with 16K, 13 with 64K), capped by the
+    /// largest buddy order, and that order without hugetlb.
     static func pageblockOrder(dump: KernelDump, maxOrder: UInt64) throws -> UInt64 {
         if let at = dump.address(of: "pageblock_order") {
             let order = UInt64(try dump.memory.u32(at))
@@ -142,7 +144,7 @@ public class KernelModel: @unchecked Sendable {
         // `hstates` exists exactly when CONFIG_HUGETLB_PAGE does (VMCOREINFO's
         // PAGE_HUGETLB_MAPCOUNT_VALUE does not tell: 6.12 writes it either way).
         let hasHugetlb = dump.vmlinux.symbols.address(of: "hstates") != nil
-        return hasHugetlb ? min(9, maxOrder) : maxOrder
+        return hasHugetlb ? min(dump.pageShift - 3, maxOrder) : maxOrder
     }
 
     /// Migratetype of the pageblock holding `pfn`, from the section's or zone's pageblock

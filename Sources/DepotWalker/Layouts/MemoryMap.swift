@@ -42,13 +42,17 @@ public struct MemoryMap: Sendable {
     let validPFNEnd: UInt64
     /// pageblock_order, to index the pageblock bitmaps.
     let pageblockOrder: UInt64
-    static let subsectionShift: UInt64 = 9   // 2 MiB subsections of 4 KiB pages
+    /// log2 of the pages in a 2 MiB subsection (SUBSECTION_SHIFT 21 − PAGE_SHIFT: 9 with 4K
+    /// pages, 7 with 16K, 5 with 64K).
+    let subsectionShift: UInt64
     static let maxSections = 1 << 22
 
     init(model: Model, sectionShift: UInt64, sections: [Section], pageblockOrder: UInt64,
-         pageblockFlagsOffset: Int? = nil, flatZones: [MemoryZone] = [], validPFNEnd: UInt64 = .max) {
+         pageblockFlagsOffset: Int? = nil, flatZones: [MemoryZone] = [], validPFNEnd: UInt64 = .max,
+         subsectionShift: UInt64 = 9) {
         self.model = model
         self.sectionShift = sectionShift
+        self.subsectionShift = subsectionShift
         self.sections = sections
         self.pageblockOrder = pageblockOrder
         self.pageblockFlagsOffset = pageblockFlagsOffset
@@ -107,7 +111,10 @@ public struct MemoryMap: Sendable {
     public func isValid(_ pfn: UInt64) -> Bool {
         guard pfn < validPFNEnd, let s = section(of: pfn), s.hasMemMap else { return false }
         if s.isEarly { return true }
-        let index = (pfn & (pagesPerSection - 1)) >> Self.subsectionShift
+        let index = (pfn & (pagesPerSection - 1)) >> subsectionShift
+        // Only the first 64 subsections' bits are kept (all a section has but with 64K pages
+        // and 512 MiB sections, 256); a later one counts as valid, and a page read there that
+        // is not mapped faults like any other.
         return index >= 64 || (s.subsectionMap >> index) & 1 != 0
     }
 

@@ -7,12 +7,17 @@ extension MemoryMap {
         let types = dump.vmlinux.types
         let info = dump.info
         let memory = dump.memory
-        // SECTION_SIZE_BITS is 13...40 where VMCOREINFO is read; 27 on x86_64 without it.
-        let sectionShift = (info.sectionSizeBits ?? 27) - 12
+        // SECTION_SIZE_BITS is 13...40 where VMCOREINFO is read; 27 on x86_64 without it. A
+        // section holds at least a 2 MiB subsection.
+        let sectionBits = info.sectionSizeBits ?? 27
+        guard sectionBits >= 21 else {
+            throw InputError(file: dump.vmcorePath, reason: "VMCOREINFO NUMBER(SECTION_SIZE_BITS)=\(sectionBits) is smaller than a 2 MiB subsection")
+        }
+        let sectionShift = sectionBits - dump.pageShift
         // SECTIONS_PER_ROOT is PAGE_SIZE / sizeof(struct mem_section): at most a page, and the
         // section words read below lie inside the struct (checked by Field).
         let layout = try types.structType("mem_section", near: "mem_section")
-        guard layout.size <= 4096 else {
+        guard layout.size <= 4096, UInt64(layout.size) <= dump.pageSize else {
             throw InputError(file: dump.vmlinux.path, reason: "struct mem_section is \(layout.size) bytes in the DWARF; a kernel's fits in a page")
         }
         let mapField = try layout.field("section_mem_map")
@@ -40,7 +45,7 @@ extension MemoryMap {
             base = try dump.requireAddress(of: "mem_section")
             if isExtreme { base = try memory.u64(base) }
         }
-        let perRoot: UInt64 = isExtreme ? 4096 / UInt64(layout.size) : 1
+        let perRoot: UInt64 = isExtreme ? dump.pageSize / UInt64(layout.size) : 1
         let rootCount = info.memSectionRoots ?? UInt64.max
 
         var sections = [Section](repeating: Section(), count: count)
@@ -78,6 +83,7 @@ extension MemoryMap {
         }
         return MemoryMap(model: isExtreme ? .sparseExtreme : .sparseStatic, sectionShift: sectionShift, sections: sections,
                          pageblockOrder: pageblockOrder,
-                         pageblockFlagsOffset: try usageLayout?.memberIfPresent("pageblock_flags")?.offset)
+                         pageblockFlagsOffset: try usageLayout?.memberIfPresent("pageblock_flags")?.offset,
+                         subsectionShift: 21 - dump.pageShift)
     }
 }

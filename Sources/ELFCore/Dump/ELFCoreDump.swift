@@ -6,6 +6,7 @@ public final class ELFCoreDump: PhysicalMemory, @unchecked Sendable {
     public let bytes: DumpBytes
     public var path: String { bytes.path }
     public let formatName: String
+    public let architecture: Architecture
     public let vmcoreinfo: String?
     public let ranges: [PhysicalRange]
     private let segments: [Segment]
@@ -17,7 +18,6 @@ public final class ELFCoreDump: PhysicalMemory, @unchecked Sendable {
         let filesz: UInt64
     }
 
-    public static let machineX86_64: UInt16 = 62
     private static let maxProgramHeaders = 1 << 20
 
     public init(bytes: DumpBytes, containers: [String]) throws {
@@ -31,9 +31,10 @@ public final class ELFCoreDump: PhysicalMemory, @unchecked Sendable {
         guard ident[5] == 1 else { throw InputError(file: path, reason: "big-endian ELF cores are not supported") }
         let type = ident.le(UInt16.self, 16), machine = ident.le(UInt16.self, 18)
         guard type == 4 else { throw InputError(file: path, reason: "not a core dump (ELF type \(type), expected ET_CORE 4)") }
-        guard machine == Self.machineX86_64 else {
-            throw InputError(file: path, reason: "unsupported architecture (ELF machine \(machine)); vmowner reads x86_64 dumps")
+        guard let architecture = Architecture(elfMachine: machine) else {
+            throw InputError(file: path, reason: "unsupported architecture (ELF machine \(machine)); vmowner reads \(Architecture.supportedNames) dumps")
         }
+        self.architecture = architecture
         let phoff = ident.le(UInt64.self, 32), shoff = ident.le(UInt64.self, 40)
         let phentsize = UInt64(ident.le(UInt16.self, 54))
         var phnum = Int(ident.le(UInt16.self, 56))

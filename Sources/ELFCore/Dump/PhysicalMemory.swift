@@ -37,6 +37,8 @@ public protocol PhysicalMemory: AnyObject, Sendable {
     var path: String { get }
     /// "ELF", "kdump-compressed (zlib)", ...: for `vmowner info`.
     var formatName: String { get }
+    /// The machine the dump was taken of.
+    var architecture: Architecture { get }
     /// The VMCOREINFO note's text, when the dump carries one.
     var vmcoreinfo: String? { get }
     /// The RAM ranges the dump describes, sorted by start.

@@ -27,6 +27,19 @@ public struct VMCoreInfo: Sendable {
     public let nodeDataLength: UInt64?
     /// NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE): a 32-bit int, printed signed.
     public let pageBuddyMapcountValue: UInt32?
+    /// arm64 (arch/arm64/kernel/vmcore_info.c; crash_core.c before 6.9):
+    /// NUMBER(VA_BITS), the configured virtual address size.
+    public let vaBits: UInt64?
+    /// NUMBER(kimage_voffset): kernel image VA minus PA (0x-hex).
+    public let kimageVoffset: UInt64?
+    /// NUMBER(PHYS_OFFSET): memstart_addr, the PA the linear map starts with (0x-hex; a huge
+    /// u64 when negative).
+    public let physOffset: UInt64?
+    /// NUMBER(TCR_EL1_T1SZ): 64 minus the VA bits the kernel's tables resolve (5.9+).
+    public let tcrEL1T1SZ: UInt64?
+    /// NUMBER(KERNELPACMASK): the pointer-authentication bits of kernel addresses (5.7+; 0
+    /// without PAC).
+    public let kernelPacMask: UInt64?
     /// SYMBOL(name): runtime (KASLR-applied) addresses.
     private let symbols: [String: UInt64]
     /// Lines that could not be used, each a warning: a malformed SYMBOL() is ignored and the
@@ -40,6 +53,8 @@ public struct VMCoreInfo: Sendable {
     static let buddyOrdersRange: ClosedRange<UInt64> = 1...20
     static let memSectionRootsRange: ClosedRange<UInt64> = 1...(1 << 26)
     static let nodeDataLengthRange: ClosedRange<UInt64> = 1...(1 << 12)
+    /// arm64's VA sizes run from 36 (16K, two levels) to 52 bits.
+    public static let vaBitsRange: ClosedRange<UInt64> = 36...52
     /// The note is a page or two; more lines than this is not a VMCOREINFO note.
     static let maxLines = 1 << 16
 
@@ -78,6 +93,12 @@ public struct VMCoreInfo: Sendable {
         nodeDataLength = try parser.decimal("LENGTH(node_data)", in: Self.nodeDataLengthRange)
         pageBuddyMapcountValue = try parser.signedDecimal("NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)", in: Int64(Int32.min)...Int64(UInt32.max))
             .map { UInt32(truncatingIfNeeded: $0) }
+
+        vaBits = try parser.decimal("NUMBER(VA_BITS)", in: Self.vaBitsRange)
+        kimageVoffset = try parser.signedDecimal("NUMBER(kimage_voffset)").map { UInt64(bitPattern: $0) }
+        physOffset = try parser.signedDecimal("NUMBER(PHYS_OFFSET)").map { UInt64(bitPattern: $0) }
+        tcrEL1T1SZ = try parser.signedDecimal("NUMBER(TCR_EL1_T1SZ)", in: (64 - 52)...(64 - 36)).map { UInt64($0) }
+        kernelPacMask = try parser.signedDecimal("NUMBER(KERNELPACMASK)").map { UInt64(bitPattern: $0) }
 
         var symbols: [String: UInt64] = [:]
         var warnings: [String] = []

@@ -13,6 +13,16 @@ public final class KernelDump: @unchecked Sendable {
     /// goes on with a fallback that the line names).
     public let warnings: [String]
 
+    /// The machine the dump is of; its vmlinux is for the same one.
+    public let architecture: Architecture
+    /// PAGESIZE and its log2 (12 on x86_64; 12, 14 or 16 on arm64).
+    public let pageSize: UInt64
+    public let pageShift: UInt64
+    /// The constants the translation was set up with, as `info` shows them.
+    public let translationFacts: [(name: String, value: String)]
+    /// arm64 NUMBER(KERNELPACMASK): pointer-authentication bits a return address may carry.
+    let pacMask: UInt64
+
     public init(vmlinuxPath: String, vmcorePath: String) throws {
         self.vmcorePath = vmcorePath
         let physical = try DumpFormat.open(path: vmcorePath)
@@ -21,48 +31,52 @@ public final class KernelDump: @unchecked Sendable {
         }
         let info = try VMCoreInfo(text: text, file: vmcorePath)
         let release = info.osRelease
-        if let pageSize = info.pageSize, pageSize != 4096 {
-            throw InputError(file: vmcorePath, reason: "page size \(pageSize) is not supported (x86_64 uses 4096)")
+        let architecture = physical.architecture
+        let pageSize = info.pageSize ?? architecture.pageSizes[0]
+        guard architecture.pageSizes.contains(pageSize) else {
+            let sizes = architecture.pageSizes.map(String.init).joined(separator: ", ")
+            throw InputError(file: vmcorePath, reason: "VMCOREINFO PAGESIZE=\(pageSize) is not a page size of \(architecture.rawValue) (\(sizes))")
         }
         let vmlinux = try Self.openVMLinux(vmlinuxPath)
+        guard vmlinux.architecture == architecture else {
+            throw InputError(file: vmcorePath, reason: "the dump is of an \(architecture.rawValue) machine but \(vmlinux.path) is an \(vmlinux.architecture.rawValue) kernel: use the vmlinux of the crashed kernel")
+        }
         try Self.checkRelease(vmlinux: vmlinux, dumpRelease: release, vmcorePath: vmcorePath)
 
-        let offset = info.kernelOffset ?? 0
-        let physBase = info.physBase ?? 0
         let symbols = vmlinux.symbols
         guard let text = symbols.address(of: "_text") ?? symbols.address(of: "_stext"),
               let end = symbols.address(of: "_end") else {
             throw InputError(file: vmlinuxPath, reason: "no _text/_end symbols: not a kernel vmlinux")
         }
-        let rootVA = info.symbol("init_top_pgt") ?? info.symbol("swapper_pg_dir")
-            ?? symbols.address(of: "init_top_pgt").map { $0 &+ offset }
-        guard let rootVA else {
-            throw InputError(file: vmcorePath, reason: "cannot find the kernel page table root (SYMBOL(init_top_pgt))")
+        let offset = info.kernelOffset ?? 0
+        let setup = TranslationSetup(physical: physical, info: info, vmlinux: vmlinux, vmcorePath: vmcorePath,
+                                     image: (text &+ offset, end &+ offset), kernelOffset: offset, pageSize: pageSize)
+        let translation: KernelTranslation
+        switch architecture {
+        case .x86_64: translation = try setup.x86_64()
+        case .arm64: translation = try setup.arm64(release: Self.version(ofRelease: release))
         }
-        let directMapSize = physical.ranges.map(\.end).max() ?? 0
-        var translation = X86_64Translation(
-            imageStart: text &+ offset, imageEnd: end &+ offset, physBase: physBase,
-            pageOffsetBase: 0, directMapSize: 0,
-            rootTable: X86_64Translation.imagePhysical(rootVA, physBase: physBase),
-            fiveLevel: info.fiveLevelPaging)
-        // page_offset_base is a variable in the image (randomized with CONFIG_RANDOMIZE_MEMORY).
-        var pageOffsetBase: UInt64 = translation.fiveLevel ? 0xff11_0000_0000_0000 : 0xffff_8880_0000_0000
-        if let at = symbols.address(of: "page_offset_base") {
-            pageOffsetBase = try KernelMemory(physical: physical, translation: translation).u64(at &+ offset)
-        }
-        translation = X86_64Translation(
-            imageStart: translation.imageStart, imageEnd: translation.imageEnd, physBase: physBase,
-            pageOffsetBase: pageOffsetBase, directMapSize: directMapSize,
-            rootTable: translation.rootTable, fiveLevel: translation.fiveLevel)
 
         self.vmlinux = vmlinux
         self.physical = physical
         self.info = info
         self.kernelOffset = offset
         self.release = release
+        self.architecture = architecture
+        self.pageSize = pageSize
+        self.pageShift = UInt64(pageSize.trailingZeroBitCount)
+        self.translationFacts = setup.facts(of: translation)
+        self.pacMask = architecture == .arm64 ? info.kernelPacMask ?? 0 : 0
         self.warnings = info.warnings
         self.memory = KernelMemory(physical: physical, translation: translation)
         try checkBanner()
+    }
+
+    /// A code address as the kernel prints it: on arm64 with pointer authentication, a return
+    /// address may carry PAC bits in its upper bits; %pS shows it with them stripped.
+    @inline(__always)
+    public func codeAddress(_ address: UInt64) -> UInt64 {
+        pacMask != 0 && address & (1 << 55) != 0 ? address | pacMask : address
     }
 
     /// The release's first two numbers ("6.12.117" -> (6, 12)), nil when it does not start

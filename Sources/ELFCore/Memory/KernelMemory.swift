@@ -2,9 +2,9 @@
 /// falls outside the dump throws a `MemoryFault`, never traps.
 public final class KernelMemory: @unchecked Sendable {
     public let physical: PhysicalMemory
-    public let translation: X86_64Translation
+    public let translation: KernelTranslation
 
-    public init(physical: PhysicalMemory, translation: X86_64Translation) {
+    public init(physical: PhysicalMemory, translation: KernelTranslation) {
         self.physical = physical
         self.translation = translation
     }

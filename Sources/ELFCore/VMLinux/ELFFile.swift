@@ -9,8 +9,10 @@ final class ELFFile {
     let fd: Int32
     let elf: OpaquePointer
     let dwarf: OpaquePointer
+    let architecture: Architecture
 
-    /// Opens `path` and checks, in order, that it exists, is ELF, is x86_64 and has DWARF.
+    /// Opens `path` and checks, in order, that it exists, is ELF, is for a supported
+    /// architecture and has DWARF.
     init(path: String) throws {
         self.path = path
         func fail(_ reason: String) -> InputError { InputError(file: path, reason: reason) }
@@ -36,8 +38,8 @@ final class ELFFile {
         guard elf_kind(elf) == ELF_K_ELF else { throw failClosing("not an ELF file (expected the vmlinux of the crashed kernel)") }
         var header = GElf_Ehdr()
         guard gelf_getehdr(elf, &header) != nil else { throw failClosing("unreadable ELF header") }
-        guard gelf_getclass(elf) == ELFCLASS64, header.e_machine == UInt16(EM_X86_64) else {
-            throw failClosing("not an x86_64 ELF file (e_machine \(header.e_machine))")
+        guard gelf_getclass(elf) == ELFCLASS64, let architecture = Architecture(elfMachine: header.e_machine) else {
+            throw failClosing("not a 64-bit \(Architecture.supportedNames) ELF file (e_machine \(header.e_machine))")
         }
         guard let dwarf = dwarf_begin_elf(elf, DWARF_C_READ, nil) else {
             let libdwSays = String(cString: dwarf_errmsg(-1))
@@ -49,6 +51,7 @@ final class ELFFile {
         self.fd = fd
         self.elf = elf
         self.dwarf = dwarf
+        self.architecture = architecture
     }
 
     /// How .debug_info is compressed, when it is present but compressed; nil otherwise.

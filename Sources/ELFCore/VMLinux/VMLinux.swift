@@ -7,11 +7,14 @@ public final class VMLinux {
     let file: ELFFile
 
     /// Opens the file with libelf and libdw. Throws InputError when it is missing, not ELF,
-    /// not x86_64, or has no DWARF.
+    /// for another architecture than x86_64 and arm64, or has no DWARF.
     public init(path: String) throws {
         self.path = path
         self.file = try ELFFile(path: path)
     }
+
+    /// The machine the kernel was built for (ELF e_machine).
+    public var architecture: Architecture { file.architecture }
 
     /// `.symtab`, read on first use.
     public private(set) lazy var symbols = ELFSymbolTable(file: file)

@@ -8,6 +8,7 @@ public final class KdumpCompressedDump: PhysicalMemory, @unchecked Sendable {
     public let bytes: DumpBytes
     public var path: String { bytes.path }
     public let formatName: String
+    public let architecture: Architecture
     public let vmcoreinfo: String?
     public let ranges: [PhysicalRange]
     /// makedumpfile's -d level the dump was written with (0 for QEMU dumps).
@@ -40,6 +41,10 @@ public final class KdumpCompressedDump: PhysicalMemory, @unchecked Sendable {
         let header = try KdumpHeader(bytes: bytes)
         self.header = header
         let path = bytes.path
+        guard let architecture = Architecture(utsMachine: header.machine) else {
+            throw InputError(file: path, reason: "unsupported architecture (utsname machine \"\(header.machine.prefix(65))\" in the kdump header); vmowner reads \(Architecture.supportedNames) dumps")
+        }
+        self.architecture = architecture
         pageSize = Int(header.blockSize)
         pageShift = UInt64(header.blockSize.trailingZeroBitCount)
         dumpLevel = header.dumpLevel

@@ -4,6 +4,8 @@
 struct KdumpHeader {
     let signature: String          // "KDUMP   " or "DISKDUMP"
     let version: Int32
+    /// utsname.machine of the dumped kernel ("x86_64", "aarch64").
+    let machine: String
     let status: UInt32
     let blockSize: UInt64
     let subHeaderBlocks: UInt64
@@ -27,7 +29,7 @@ struct KdumpHeader {
     static let zstd: UInt32 = 0x20
 
     static let diskDumpHeaderSize = 464
-    /// 2^52: x86_64's largest physical address space (MAX_PHYSMEM_BITS with 5-level paging).
+    /// 2^52: the largest physical address space of x86_64 (5-level paging) and arm64 (LPA, LPA2).
     static let maxPhysicalBytes: UInt64 = 1 << 52
     static let subHeaderSize = 104
 
@@ -43,10 +45,13 @@ struct KdumpHeader {
         version = h.le(Int32.self, 8)
         if version <= 0 || version > 0xffff {
             if Int32(bigEndian: version) > 0, Int32(bigEndian: version) < 64 {
-                throw InputError(file: path, reason: "big-endian kdump-compressed dumps are not supported (vmowner reads x86_64 dumps)")
+                throw InputError(file: path, reason: "big-endian kdump-compressed dumps are not supported (vmowner reads little-endian \(Architecture.supportedNames) dumps)")
             }
             throw InputError(file: path, reason: "corrupt disk_dump_header: header_version \(version)")
         }
+        // new_utsname follows header_version: six 65-byte fields, machine the fifth.
+        let machineField = h[(12 + 4 * 65)..<(12 + 5 * 65)]
+        machine = String(decoding: machineField.prefix(while: { $0 != 0 }), as: UTF8.self)
         status = h.le(UInt32.self, 424)
         let blockSize = UInt64(h.le(UInt32.self, 428))
         guard blockSize >= 1024, blockSize <= 1 << 20, blockSize & (blockSize - 1) == 0 else {
@@ -74,7 +79,7 @@ struct KdumpHeader {
         notes = v >= 4 ? (sub.le(UInt64.self, 48), sub.le(UInt64.self, 56)) : (0, 0)
         maxMapnr = v >= 6 && sub.le(UInt64.self, 96) != 0 ? sub.le(UInt64.self, 96) : maxMapnr32
         guard maxMapnr <= Self.maxPhysicalBytes / blockSize else {
-            throw InputError(file: path, reason: "corrupt kdump header: max_mapnr \(maxMapnr) pages of \(blockSize) bytes is more memory than x86_64 addresses (4 PiB)")
+            throw InputError(file: path, reason: "corrupt kdump header: max_mapnr \(maxMapnr) pages of \(blockSize) bytes is more memory than a 52-bit physical address space holds (4 PiB)")
         }
         if split {
             startPFN = v >= 6 ? sub.le(UInt64.self, 80) : sub.le(UInt64.self, 16)
