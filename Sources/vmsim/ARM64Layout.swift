@@ -67,13 +67,19 @@ struct ARM64Layout {
             vmallocEnd = vmemmapStart &- (256 << 20)
         }
 
-        // The Image: 2 MiB aligned in low RAM; the slide: range/2 + seed·range/2, range being
-        // half the span from KIMAGE_VADDR to VMALLOC_END, aligned to MIN_KIMG_ALIGN (2 MiB).
+        // The Image: 2 MiB aligned in low RAM. The slide (pi/kaslr_early.c), aligned to
+        // MIN_KIMG_ALIGN (2 MiB): 6.12 range/2 + seed·range/2, range being half the span from
+        // KIMAGE_VADDR to VMALLOC_END; 6.1 BIT(VA_BITS_MIN - 3) + (seed & GENMASK(VA_BITS_MIN - 3, 0)).
         let twoMiB: UInt64 = 2 << 20
         let top = max(32 << 20, min(memoryBytes / 4, 512 << 20))
         imagePhys = ARM64Layout.ramBase + (8 + rng.below((top - (16 << 20)) / twoMiB)) * twoMiB
-        let range = (vmallocEnd &- modulesEnd) / 2
-        kaslrOffset = (range / 2 + rng.below(range / 2)) & ~(twoMiB - 1)
+        if new {
+            let range = (vmallocEnd &- modulesEnd) / 2
+            kaslrOffset = (range / 2 + rng.below(range / 2)) & ~(twoMiB - 1)
+        } else {
+            let vaMin = ARM64Layout.vaBitsMin
+            kaslrOffset = ((UInt64(1) << (vaMin - 3)) + rng.below(UInt64(1) << (vaMin - 2))) & ~(twoMiB - 1)
+        }
         kimageVoffset = (modulesEnd &+ kaslrOffset) &- imagePhys
 
         // memstart_addr: RAM's base rounded down to ARM64_MEMSTART_ALIGN, lowered by a random
