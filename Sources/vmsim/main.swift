@@ -63,6 +63,10 @@ struct VMSim: ParsableCommand {
                 throw ValidationError("--va-bits \(vaBits) is not offered with \(granule) pages (\(allowed.map(String.init).joined(separator: ", ")))")
             }
             guard memoryModel == .sparseExtreme else { throw ValidationError("--arch arm64 uses --memory-model sparse-extreme") }
+            // The linear map spans half the VA space (_PAGE_END - PAGE_OFFSET); RAM starts at 1 GiB.
+            if let bytes = VMSim.parseSize(memory), bytes > (UInt64(1) << (vaBits - 1)) - (1 << 30) {
+                throw ValidationError("--memory \(memory) does not fit the linear map of a \(vaBits)-bit VA")
+            }
         }
         if printCTypes { return }
         guard out != nil else { throw ValidationError("--out DIR is required") }
