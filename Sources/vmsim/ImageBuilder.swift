@@ -15,47 +15,53 @@ enum ImageBuilder {
         let description: String
     }
 
+    /// The image's sections and symbols. x86_64: linked at __START_KERNEL with load addresses
+    /// below __START_KERNEL_map, 4K-aligned. arm64: linked at KIMAGE_VADDR with load addresses
+    /// equal to the virtual ones (as arch/arm64/kernel/vmlinux.lds.S leaves them), aligned to
+    /// SEGMENT_ALIGN (64K).
     static func linkerScript() -> String {
         // CODETAG_SECTIONS of include/asm-generic/vmlinux.lds.h: the tags inside .data.
         let codetags = KernelProfile.current.allocProfiling
             ? "    . = ALIGN(8);\n    __start_alloc_tags = .;\n    KEEP(*(alloc_tags))\n    __stop_alloc_tags = .;\n" : ""
-        if Platform.current.isARM64 { return arm64LinkerScript(codetags: codetags) }
+        let arm = Platform.current.isARM64
+        let align = arm ? "0x10000" : "0x1000"
+        func load(_ section: String) -> String { arm ? "" : "AT(ADDR(\(section)) - 0x\(String(startKernelMap, radix: 16))) " }
         return """
-        OUTPUT_FORMAT("elf64-x86-64")
-        OUTPUT_ARCH(i386:x86-64)
-        ENTRY(startup_64)
+        OUTPUT_FORMAT("\(arm ? "elf64-littleaarch64" : "elf64-x86-64")")
+        OUTPUT_ARCH(\(arm ? "aarch64" : "i386:x86-64"))
+        ENTRY(\(arm ? "_text" : "startup_64"))
         SECTIONS
         {
           . = 0x\(String(textLinkAddress, radix: 16));
           _text = .;
-          .text : AT(ADDR(.text) - 0x\(String(startKernelMap, radix: 16))) {
+          .text : \(load(".text")){
             _stext = .;
             *(.head.text)
             *(.text .text.*)
             _etext = .;
           }
-          . = ALIGN(0x1000);
-          .rodata : AT(ADDR(.rodata) - 0x\(String(startKernelMap, radix: 16))) {
+          . = ALIGN(\(align));
+          .rodata : \(load(".rodata")){
             __start_rodata = .;
             *(.rodata .rodata.*)
           }
-          .notes : AT(ADDR(.notes) - 0x\(String(startKernelMap, radix: 16))) {
+          .notes : \(load(".notes")){
             __start_notes = .;
             *(.note.gnu.build-id)
             __stop_notes = .;
             __end_rodata = .;
           }
-          . = ALIGN(0x1000);
-          .data : AT(ADDR(.data) - 0x\(String(startKernelMap, radix: 16))) {
+          . = ALIGN(\(align));
+          .data : \(load(".data")){
             _sdata = .;
             *(.data .data.*)
         \(codetags)    _edata = .;
           }
-          . = ALIGN(0x1000);
-          .bss : AT(ADDR(.bss) - 0x\(String(startKernelMap, radix: 16))) {
+          . = ALIGN(\(align));
+          .bss : \(load(".bss")){
             __bss_start = .;
             *(.bss .bss.* COMMON)
-            . = ALIGN(0x1000);
+            . = ALIGN(\(align));
             __bss_stop = .;
           }
           _end = .;
@@ -64,57 +70,13 @@ enum ImageBuilder {
         """
     }
 
-    /// arm64: linked at KIMAGE_VADDR with load addresses equal to the virtual ones (as
-    /// arch/arm64/kernel/vmlinux.lds.S leaves them), segments aligned to SEGMENT_ALIGN (64K).
-    static func arm64LinkerScript(codetags: String) -> String {
-        return """
-        OUTPUT_FORMAT("elf64-littleaarch64")
-        OUTPUT_ARCH(aarch64)
-        ENTRY(_text)
-        SECTIONS
-        {
-          . = 0x\(String(textLinkAddress, radix: 16));
-          _text = .;
-          .text : {
-            _stext = .;
-            *(.head.text)
-            *(.text .text.*)
-            _etext = .;
-          }
-          . = ALIGN(0x10000);
-          .rodata : {
-            __start_rodata = .;
-            *(.rodata .rodata.*)
-          }
-          .notes : {
-            __start_notes = .;
-            *(.note.gnu.build-id)
-            __stop_notes = .;
-            __end_rodata = .;
-          }
-          . = ALIGN(0x10000);
-          .data : {
-            _sdata = .;
-            *(.data .data.*)
-        \(codetags)    _edata = .;
-          }
-          . = ALIGN(0x10000);
-          .bss : {
-            __bss_start = .;
-            *(.bss .bss.* COMMON)
-            . = ALIGN(0x10000);
-            __bss_stop = .;
-          }
-          _end = .;
-          /DISCARD/ : { *(.note.GNU-stack) *(.eh_frame) *(.comment) }
-        }
-        """
-    }
-
-    /// Function bodies: int3 filler of the ELF size, padded to 16 bytes, each preceded by a
-    /// 16-byte `__pfx_` symbol when the function has call padding. arm64: `brk #0` filler.
+    /// Function bodies: filler of the ELF size (x86 int3; arm64 `brk #0`, 4-byte instructions),
+    /// padded to 16 bytes, each preceded by a 16-byte `__pfx_` symbol when the function has
+    /// call padding (x86 only).
     static func assembly() -> String {
-        if Platform.current.isARM64 { return arm64Assembly() }
+        let arm = Platform.current.isARM64
+        let function = arm ? "%function" : "@function"
+        func fill(_ bytes: Int) -> String { arm ? "\t.fill \(bytes / 4), 4, 0xd4200000\n" : "\t.fill \(bytes), 1, 0xcc\n" }
         var s = "\t.section .head.text,\"ax\"\n"
         var first = true
         for f in FunctionCatalog.functions {
@@ -123,45 +85,22 @@ enum ImageBuilder {
             } else if f.name == "start_kernel" {
                 s += "\t.text\n"
             }
-            s += "\t.p2align 4, 0xcc\n"
+            s += arm ? "\t.p2align 4\n" : "\t.p2align 4, 0xcc\n"
             if f.hasPrefix {
                 let pfx = "__pfx_" + f.name
                 s += f.isLocal ? "" : "\t.globl \(pfx)\n"
                 s += "\t.type \(pfx), @function\n\(pfx):\n\t.fill 16, 1, 0x90\n\t.size \(pfx), 16\n"
             }
             s += f.isLocal ? "" : "\t.globl \(f.name)\n"
-            s += "\t.type \(f.name), @function\n\(f.name):\n"
+            s += "\t.type \(f.name), \(function)\n\(f.name):\n"
             var at = 0
             for (label, offset) in f.innerLabels {
-                s += "\t.fill \(offset - at), 1, 0xcc\n\t.globl \(label)\n\(label):\n"
+                s += fill(offset - at) + "\t.globl \(label)\n\(label):\n"
                 at = offset
             }
-            s += "\t.fill \(f.size - at), 1, 0xcc\n\t.size \(f.name), \(f.size)\n"
+            s += fill(f.size - at) + "\t.size \(f.name), \(f.size)\n"
         }
-        s += "\t.section .note.GNU-stack,\"\",@progbits\n"
-        return s
-    }
-
-    static func arm64Assembly() -> String {
-        var s = "\t.section .head.text,\"ax\"\n"
-        var first = true
-        for f in FunctionCatalog.functions {
-            if first {
-                first = false
-            } else if f.name == "start_kernel" {
-                s += "\t.text\n"
-            }
-            s += "\t.p2align 4\n"
-            s += f.isLocal ? "" : "\t.globl \(f.name)\n"
-            s += "\t.type \(f.name), %function\n\(f.name):\n"
-            var at = 0
-            for (label, offset) in f.innerLabels {
-                s += "\t.fill \((offset - at) / 4), 4, 0xd4200000\n\t.globl \(label)\n\(label):\n"
-                at = offset
-            }
-            s += "\t.fill \((f.size - at) / 4), 4, 0xd4200000\n\t.size \(f.name), \(f.size)\n"
-        }
-        s += "\t.section .note.GNU-stack,\"\",%progbits\n"
+        s += "\t.section .note.GNU-stack,\"\",\(arm ? "%progbits" : "@progbits")\n"
         return s
     }
 
