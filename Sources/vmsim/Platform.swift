@@ -64,6 +64,10 @@ struct Platform: Equatable {
     /// Entries per table (the top level may have fewer).
     var entriesPerTable: Int { Int(pageSize / 8) }
 
+    /// CONFIG_NODES_SHIFT: x86_64's 6 (MAXSMP-less distribution kernels); arm64's Kconfig
+    /// default 4. MAX_NUMNODES is 1 << it (node_data[]'s length in the DWARF).
+    var nodesShift: UInt64 { isARM64 ? 4 : 6 }
+
     /// The kdump header's and init_uts_ns's machine.
     var utsMachine: String { isARM64 ? "aarch64" : "x86_64" }
     /// ELF e_machine: EM_X86_64 62, EM_AARCH64 183.

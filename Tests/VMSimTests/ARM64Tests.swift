@@ -152,6 +152,10 @@ struct ARM64Config: CustomTestStringConvertible, Sendable {
         #expect(core.text.contains("AArch64"))
         #expect(core.text.components(separatedBy: "NT_PRSTATUS").count - 1 == 2)
         #expect(core.text.contains("0x00000188\tNT_PRSTATUS"))   // sizeof(struct elf_prstatus) on arm64
+        // NODES_SHIFT 4 (arm64's default): node_data[16].
+        let syms = try SimTools.run("readelf", ["-sW", dir.file("vmlinux")])
+        let nodeData = try #require(syms.text.split(separator: "\n").first { $0.hasSuffix(" node_data") })
+        #expect(nodeData.split(separator: " ")[2] == "128", "\(nodeData)")
         let p = try SimTools.run("pahole", ["-C", "handle_parts", dir.file("vmlinux")])
         #expect(p.status == 0)
         #expect(p.text.contains("offset:\(c.pageShift - 2)"), "\(p.text)")
