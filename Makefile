@@ -29,7 +29,7 @@ test: deps test-tools real-kernel-dumps
 	$(SWIFT) test --skip MatrixTests
 	$(MAKE) test-asan
 	$(MAKE) fuzz FUZZ_SECONDS=60
-	BENCH_DIR=$$(mktemp -d) scripts/bench.sh 1G
+	BENCH_DIR=$$(mktemp -d) BENCH_DRGN=0 scripts/bench.sh 1G
 	scripts/check-install.sh
 
 # Puts vmowner in $(PREFIX)/bin (DESTDIR honoured) with its man page and bash, zsh and fish
@@ -48,12 +48,14 @@ test-asan: deps
 	VMOWNER_BIN=$(ASAN_VMOWNER) ASAN_OPTIONS=exitcode=86:detect_leaks=0 HOSTILE_TIMEOUT=60 \
 		$(SWIFT) test --skip-build --filter 'MatrixTests|BadInputTests|CorruptDumpTests'
 
-# Linux 6.12 and 6.1 with page_owner, and 6.12 without SPARSEMEM_VMEMMAP, booted under QEMU
-# and dumped (samples/real-kernel/); and Debian's stock kernel without page_owner.
+# Linux 6.12 and 6.1 with page_owner, 6.12 without SPARSEMEM_VMEMMAP, and 6.12 for arm64
+# (cross-built, on qemu-system-aarch64), booted under QEMU and dumped (samples/real-kernel/);
+# and Debian's stock kernel without page_owner.
 real-kernel-dumps:
 	samples/real-kernel/make-dump.sh 6.12 >/dev/null
 	samples/real-kernel/make-dump.sh 6.1 >/dev/null
 	samples/real-kernel/make-dump.sh 6.12-novmemmap >/dev/null
+	samples/real-kernel/make-dump.sh 6.12-arm64 >/dev/null
 	samples/real-kernel/debian-stock-dump.sh >/dev/null
 
 # Times every command on simulated 1G, 16G and 64G dumps against the page_ext read floor.

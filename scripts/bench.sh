@@ -21,6 +21,22 @@ measure() {
     echo "$wall $(echo "$user + $sys" | bc) $((rss / 1024)) $("$@" 2>/dev/null | wc -c)"
 }
 
+# The kernel's own page_owner_sort (TOOL) and `vmowner sort --text TEXT FLAGS` with each set of
+# options: a row each. Usage: sort_rows LABEL TOOL "FLAGS" TEXT "OPTS"...
+sort_rows() {
+    local label=$1 tool=$2 flags=$3 text=$4 opts wall user sys rss cpu
+    shift 4
+    for opts in "$@"; do
+        /usr/bin/time -f "%e %U %S %M" -o "$dir/time.txt" "$tool" $opts "$text" "$dir/sorted.txt" >/dev/null 2>&1 || echo "FAILED: page_owner_sort $opts" >&2
+        read -r wall user sys rss <"$dir/time.txt"
+        printf '%-10s %-19s %8s %8s %9s   (%s MB of text)\n' "$label" "page_owner_sort $opts" "$wall" "$(echo "$user + $sys" | bc)" "$((rss / 1024))" "$(( $(stat -c %s "$text") / 1048576 ))"
+        read -r wall cpu rss _ < <(measure $bin/vmowner sort $flags --text "$text" $opts)
+        printf '%-10s %-19s %8s %8s %9s\n' "$label" "sort ${flags:+$flags }--text $opts" "$wall" "$cpu" "$rss"
+        cmp -s "$dir/sorted.txt" <($bin/vmowner sort $flags --text "$text" $opts) || echo "DIFFERENT: sort $flags $opts" >&2
+    done
+    rm -f "$dir/sorted.txt"
+}
+
 printf '%-10s %-19s %8s %8s %9s %12s %10s %8s\n' dump command wall_s cpu_s rss_MB pages/s out_MB/s x_floor
 for size in "${sizes[@]}"; do
   for format in elf kdump-lzo; do
@@ -50,17 +66,22 @@ for size in "${sizes[@]}"; do
     # page_owner text of the same dump, against `vmowner sort --text` on that text.
     if [ "$format" = elf ] && tool=$(scripts/page-owner-sort-tool.sh 6.12 2>/dev/null | tail -n 1) && [ -x "$tool" ]; then
         $bin/vmowner page-owner "${files[@]}" >"$dir/page_owner.txt"
-        for opts in "" "-m --cull st"; do
-            /usr/bin/time -f "%e %U %S %M" -o "$dir/time.txt" "$tool" $opts "$dir/page_owner.txt" "$dir/sorted.txt" >/dev/null 2>&1 || echo "FAILED: page_owner_sort $opts" >&2
-            read -r wall user sys rss <"$dir/time.txt"
-            printf '%-10s %-19s %8s %8s %9s   (%s MB of text)\n' "$label" "page_owner_sort $opts" "$wall" "$(echo "$user + $sys" | bc)" "$((rss / 1024))" "$(( $(stat -c %s "$dir/page_owner.txt") / 1048576 ))"
-            read -r wall cpu rss _ < <(measure $bin/vmowner sort --text "$dir/page_owner.txt" $opts)
-            printf '%-10s %-19s %8s %8s %9s\n' "$label" "sort --text $opts" "$wall" "$cpu" "$rss"
-        done
-        rm -f "$dir/page_owner.txt" "$dir/sorted.txt"
+        sort_rows "$label" "$tool" "" "$dir/page_owner.txt" "" "-m --cull st"
+        rm -f "$dir/page_owner.txt"
     fi
   done
 done
+
+# The older page_owner_sort of Linux 6.1 (tools/vm, with free times) against `vmowner sort
+# --tool 6.1`, on the text of a simulated 6.1 kernel of the largest size.
+if tool=$(scripts/page-owner-sort-tool.sh 6.1 2>/dev/null | tail -n 1) && [ -x "$tool" ]; then
+    size=${sizes[${#sizes[@]}-1]}
+    sim="$dir/$size-elf-6.1"
+    [ -f "$sim/vmcore" ] || $bin/vmsim --seed 7 --memory "$size" --kernel 6.1 --out "$sim" >/dev/null
+    $bin/vmowner page-owner "$sim/vmlinux" "$sim/vmcore" >"$dir/page_owner.txt"
+    sort_rows "$size-6.1" "$tool" "--tool 6.1" "$dir/page_owner.txt" "" "-a" "-m --cull st" "-f --cull f,st"
+    rm -f "$dir/page_owner.txt"
+fi
 
 # A real-size debug vmlinux (Debian's stock cloud kernel, ~590 MB; no page_owner there, so
 # `pfn` stops once it has opened both files and checked them): start-up from a cold cache.
@@ -75,4 +96,41 @@ for d in "$stock"/*/; do
         read -r wall rss < <(tail -n 1 "$dir/time.txt")
         printf '%-10s %-19s %8s %8s %9s  (cold cache, %s MB vmlinux)\n' "stock" "$cmd" "$wall" "" "$((rss / 1024))" "$(( $(stat -c %s "$d/vmlinux") / 1048576 ))"
     done
+done
+
+# The real-kernel dumps (samples/real-kernel, made by `make test`): each command warm, best of
+# three, and the same job as `stacks --from-pages` done by a drgn script the way a drgn user
+# writes it (scripts/drgn-stacks.py; drgn from PyPI in a venv made here, never a dependency).
+# The ratio is the drgn script's wall time over vmowner's. BENCH_DRGN=0 leaves drgn out.
+real="${VMOWNER_CACHE:-/var/cache/vmowner}/real-kernel"
+venv="${VMOWNER_CACHE:-/var/cache/vmowner}/drgn-venv"
+best_of_three() {
+    local best="" wall
+    for _ in 1 2 3; do
+        /usr/bin/time -f "%e" -o "$dir/time.txt" "$@" >/dev/null 2>&1 || { echo "FAILED: $*" >&2; return 1; }
+        wall=$(tail -n 1 "$dir/time.txt")
+        if [ -z "$best" ] || [ "$(echo "$wall < $best" | bc)" = 1 ]; then best=$wall; fi
+    done
+    echo "$best"
+}
+if [ "${BENCH_DRGN:-1}" = 1 ] && [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv" >/dev/null && "$venv/bin/pip" install -q drgn >/dev/null 2>&1 || echo "drgn could not be installed: no drgn column" >&2
+fi
+for version in 6.12 6.1 6.12-arm64; do
+    d="$real/$version"
+    [ -f "$d/DONE" ] || continue
+    files=("$d/vmlinux" "$d/vmcore.elf")
+    for cmd in stacks "stacks --from-pages" "pfn 0x4402" summary page-owner; do
+        read -r sub extra <<<"$cmd"
+        wall=$(best_of_three $bin/vmowner $sub "${files[@]}" $extra) || continue
+        printf '%-10s %-19s %8s\n' "real $version" "$cmd" "$wall"
+    done
+    if [ "${BENCH_DRGN:-1}" = 1 ] && [ -x "$venv/bin/python" ]; then
+        ours=$(best_of_three $bin/vmowner stacks --from-pages "${files[@]}") || continue
+        /usr/bin/time -f "%e" -o "$dir/time.txt" "$venv/bin/python" scripts/drgn-stacks.py "${files[@]}" >/dev/null 2>&1 \
+            || { echo "FAILED: drgn-stacks.py on $version" >&2; continue; }
+        theirs=$(tail -n 1 "$dir/time.txt")
+        printf '%-10s %-19s %8s   (drgn script; %sx vmowner stacks --from-pages)\n' "real $version" "drgn-stacks.py" "$theirs" \
+            "$(echo "scale=0; $theirs / $ours" | bc 2>/dev/null || echo -)"
+    fi
 done

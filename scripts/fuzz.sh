@@ -35,6 +35,7 @@ for format in elf kdump-zlib kdump-lzo kdump-snappy kdump-zstd flat; do
 done
 rm -rf $WORK/seeds
 python3 scripts/fuzz-seeds.py $SIM $WORK/seeds
+cp -r $WORK/seeds/kdump $WORK/seeds/split     # split cuts one kdump file into parts
 mkdir -p $WORK/seeds/kallsyms
 $BIN/vmowner-fuzz --kallsyms-seed $SIM/elf/vmlinux $SIM/elf/vmcore $WORK/seeds/kallsyms/200-symbols 200
 $BIN/vmowner-fuzz --kallsyms-seed $SIM/elf/vmlinux $SIM/elf/vmcore $WORK/seeds/kallsyms/20-symbols 20

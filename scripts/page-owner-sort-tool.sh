@@ -4,6 +4,9 @@
 #
 #   scripts/page-owner-sort-tool.sh [6.12|6.1]
 #
+# 6.1's is the older generation of the tool (with free times) that `vmowner sort --tool 6.1`
+# follows; the source lies next to the binary.
+#
 # The build lands in a cache folder named after the source tarball's hash, so it happens once
 # per tarball. Only tools/mm/page_owner_sort.c is taken out of the tarball; it needs nothing
 # but libc and <linux/types.h> (linux-libc-dev).
@@ -31,7 +34,7 @@ dir="$cache/$version-$hash"
 if [ ! -x "$dir/page_owner_sort" ]; then
     work=$(mktemp -d)
     trap 'rm -rf "$work"' EXIT
-    # 6.1 and later keep it in tools/mm (tools/vm before 6.1's rename).
+    # tools/vm in 6.1, tools/mm after the rename (6.3).
     tar -xJf "$tarball" -C "$work" --wildcards '*/tools/mm/page_owner_sort.c' '*/tools/vm/page_owner_sort.c' 2>/dev/null || true
     source=$(find "$work" -name page_owner_sort.c | head -1)
     [ -n "$source" ] || { echo "no page_owner_sort.c in $tarball" >&2; exit 1; }

@@ -20,6 +20,7 @@ enum FuzzTargets {
         DumpFormatTargets.xz,
         DumpFormatTargets.vmcoreinfo,
         KallsymsTarget.target,
+        SplitTarget.target,
     ] + PatchTargets.all
 
     static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }

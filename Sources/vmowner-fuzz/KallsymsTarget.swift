@@ -23,9 +23,9 @@ enum KallsymsTarget {
             addresses: absolute ? field(4) : nil)
         let memory = MemoryPhysical(UnsafeRawBufferPointer(rebasing: input[headerSize...])).kernelMemory
         guard let table = FuzzLog.attempt("Kallsyms", { try Kallsyms(memory: memory, at: location) }) else { return }
-        FuzzLog.note("\(table.symbols.count) symbols, first \(table.symbols.first?.name ?? "-")")
+        FuzzLog.note("\(table.count) symbols, first \(table.symbol(at: 0).name)")
         var sum = 0
-        for s in table.symbols.prefix(64) {
+        for s in (0..<min(table.count, 64)).map(table.symbol(at:)) {
             for delta: UInt64 in [0, 1, 0x1000] {
                 if let found = table.lookup(s.address &+ delta, end: s.address &+ 0x10000) { sum &+= found.name.utf8.count }
             }

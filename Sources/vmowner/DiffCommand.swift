@@ -8,7 +8,8 @@ struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare two snapshots stack by stack: pages before and after, new and vanished stacks, sorted by growth.",
         discussion: """
-        Each snapshot is a crash dump (a vmcore, with the kernel's vmlinux given by --vmlinux) \
+        Each snapshot is a crash dump (a vmcore, or the first part of a split dump with the \
+        others beside it; the kernel's vmlinux given by --vmlinux or found in --debug-dir) \
         or a text the live kernel printed: page_owner_stacks/show_stacks or \
         /sys/kernel/debug/page_owner. Stacks are matched by their frames as the kernel prints \
         them, so two boots of one kernel build compare. A dump is counted as `stacks` counts it \
@@ -21,8 +22,10 @@ struct Diff: ParsableCommand {
     @Argument(help: "The later snapshot, of the same kinds.")
     var after: String
 
-    @Option(help: "The vmlinux of the dumped kernel. Give it twice when the two dumps have their own files (the first for BEFORE).")
+    @Option(help: "The vmlinux of the dumped kernel. Give it twice when the two dumps have their own files (the first for BEFORE). Without it, --debug-dir is searched by each dump's build ID and release.")
     var vmlinux: [String] = []
+
+    @OptionGroup var debug: DebugDirOption
 
     @Flag(name: .customLong("from-pages"), help: "Count a dump's stacks from its pages, on any kernel.")
     var fromPages = false
@@ -59,10 +62,7 @@ struct Diff: ParsableCommand {
                 throw InputError(file: path, reason: "\(error)")
             }
         }
-        guard let vmlinux else {
-            throw InputError(file: path, reason: "not show_stacks or page_owner text, so a dump: give its vmlinux with --vmlinux")
-        }
-        let context = try PageOwnerContext(dump: KernelDump(vmlinuxPath: vmlinux, vmcorePath: path))
+        let context = try PageOwnerContext(dump: KernelDump(vmlinuxPath: vmlinux, vmcorePaths: [path], debugInfo: debug.locator))
         Diagnostics.warnAboutSymbols(context.symbolizer, vmcore: path)
         return StackExport.samples(try StackSource.counts(context, fromPages: fromPages, vmcore: path), context: context, threshold: 0)
     }

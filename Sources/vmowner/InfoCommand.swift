@@ -32,6 +32,8 @@ struct InfoDocument: Codable {
     struct Constant: Codable { let name: String; let value: String }
     /// The constants the address translation was set up with.
     let translation: [Constant]
+    /// How VMCOREINFO was found in memory when the dump had no note; absent otherwise.
+    let vmcoreinfo_recovered: [String]?
     let release: String
     let kernel_offset: UInt64
     let memory_bytes: UInt64
@@ -54,6 +56,7 @@ struct InfoDocument: Codable {
         page_size = dump.pageSize
         translation = dump.translationFacts.map { Constant(name: $0.name, value: $0.value) }
         release = dump.release
+        vmcoreinfo_recovered = dump.vmcoreinfoRecovery
         kernel_offset = dump.kernelOffset
         ranges = dump.physical.ranges.map { Range(start: $0.start, end: $0.end) }
         memory_bytes = dump.physical.ranges.reduce(0) { $0 &+ ($1.end &- $1.start) }
@@ -85,6 +88,10 @@ struct InfoDocument: Codable {
         for constant in translation { s += "              \(constant.name): \(constant.value)\n" }
         s += "release:      \(release)\n"
         s += "KASLR offset: 0x\(String(kernel_offset, radix: 16))\n"
+        if let vmcoreinfo_recovered {
+            s += "VMCOREINFO:   not in the dump; recovered from its memory:\n"
+            for line in vmcoreinfo_recovered { s += "              \(line)\n" }
+        }
         s += "memory:       \(memory_bytes) bytes (\(Units.mib(memory_bytes)) MiB) in \(ranges.count) ranges\n"
         for r in ranges { s += "              0x\(String(r.start, radix: 16))-0x\(String(r.end, radix: 16))\n" }
         if let memory_model { s += "memory model: \(memory_model)\(vmemmap ? " + SPARSEMEM_VMEMMAP" : "")\n" }

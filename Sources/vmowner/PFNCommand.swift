@@ -7,10 +7,16 @@ struct PFN: ParsableCommand {
         commandName: "pfn",
         abstract: "Who owns these pages: allocation record and stack, and the free stack when freed.")
 
-    @OptionGroup var files: DumpFiles
+    /// The dump's files, then the pfns: the first operand that is a number starts the pfns.
+    @Argument(help: ArgumentHelp(
+        "[VMLINUX] VMCORE [PART...] PFN...: the dump's files as for every command, then page frame numbers, hex (0x...) or decimal (physical addresses with --paddr).",
+        valueName: "operands"), completion: .file())
+    var operands: [String]
 
-    @Argument(help: "Page frame numbers, hex (0x...) or decimal; physical addresses with --paddr.")
-    var addresses: [String]
+    @OptionGroup var debug: DebugDirOption
+
+    var files: DumpInput { DumpInput(paths: Array(operands.prefix { Self.parse($0) == nil }), debugInfo: debug.locator) }
+    var addresses: [String] { Array(operands.drop { Self.parse($0) == nil }) }
 
     @Flag(help: "Take the arguments as physical addresses rather than pfns.")
     var paddr = false
@@ -18,7 +24,10 @@ struct PFN: ParsableCommand {
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
+    @OptionGroup(title: "Selection (print only the pfns of the records page-owner would list)") var select: SelectionOptions
+
     func validate() throws {
+        if files.paths.isEmpty { throw ValidationError("give the dump's files (VMCORE, with its VMLINUX unless --debug-dir holds it) before the PFNs") }
         if addresses.isEmpty { throw ValidationError("give at least one PFN") }
         for a in addresses where Self.parse(a) == nil { throw ValidationError("'\(a)' is not a number (use 0x... for hex)") }
         if format == .csv { throw ValidationError("pfn prints text or json") }
@@ -34,10 +43,13 @@ struct PFN: ParsableCommand {
             let context = try files.openPageOwner()
             Diagnostics.warnAboutSymbols(context.symbolizer, vmcore: files.vmcore)
             let stacks = StackReportFrames(context: context)
+            let selector = try select.selector(context: context, vmcore: files.vmcore)
             var documents: [PFNDocument] = []
             for a in addresses {
                 let value = Self.parse(a) ?? 0
                 let pfn = paddr ? value >> context.dump.pageShift : value
+                // With a selection, only pfns of the selected records are printed.
+                guard selector.keeps(pfn: pfn, context: context) else { continue }
                 let answer = PageQuery.lookup(pfn, context: context)
                 if format == .json {
                     documents.append(try PFNDocument(pfn, answer, context: context, stacks: stacks))

@@ -8,16 +8,17 @@ struct PageOwner: ParsableCommand {
         abstract: "Print /sys/kernel/debug/page_owner as the crashed kernel would have.")
 
     @OptionGroup var files: DumpFiles
+    @Option(help: "Stack part of each record, as 7.x's `mode=`: stack, handle or stack_handle.")
+    var mode: RecordSelection.StackMode = .stack
+
     @OptionGroup(title: "Selection (the 7.x kernel's filters, then vmowner's)") var select: SelectionOptions
 
     func run() throws {
         try runReporting(files.vmcore) {
             let context = try files.openPageOwner()
             var text = try PageOwnerText(context: context)
-            text.selection = try select.selection(names: context.names)
-            if let nids = text.selection.nids, let node = context.nodesWithoutMemory(nids).first {
-                throw InputError(file: files.vmcore, reason: "node \(node) has no memory; the kernel refuses such a nid list")
-            }
+            text.selection = try select.selection(context: context, vmcore: files.vmcore)
+            text.selection.mode = mode
             let warnings = text.write(to: StandardOutput.shared)
             if warnings.unreadable > 0 { Diagnostics.warn("\(warnings.unreadable) pages or stacks could not be read from \(files.vmcore); the report is partial") }
             do { _ = try context.depot } catch { Diagnostics.warn("the stack depot cannot be read (\(error)): records are printed without their stacks") }

@@ -2,12 +2,10 @@ import ArgumentParser
 import DepotWalker
 import ELFCore
 
-/// page-owner's record selection: the newest kernels' per-open-file filters (--mode, --nid,
-/// --pid, --tgid, the kernel's own text rules), then vmowner's own.
+/// Record selection for every report built from the pages (page-owner, stacks, summary, pfn):
+/// the newest kernels' per-open-file filters (--nid, --pid, --tgid, the kernel's own rules),
+/// then vmowner's own. A report that counts pages counts those of the selected records.
 struct SelectionOptions: ParsableArguments {
-    @Option(help: "Stack part of each record, as 7.x's `mode=`: stack, handle or stack_handle.")
-    var mode: RecordSelection.StackMode = .stack
-
     @Option(help: "Only records on these NUMA nodes (a node list: 0, 0,2, 0-3).")
     var nid: String?
 
@@ -46,10 +44,24 @@ struct SelectionOptions: ParsableArguments {
 
     func validate() throws { _ = try selection(names: nil) }
 
-    /// The selection for this dump; bad values are usage errors, as the kernel's EINVAL.
+    /// The selection for this dump; bad values are usage errors, as the kernel's EINVAL, and a
+    /// node list naming a node without memory is refused as the kernel refuses it.
+    func selection(context: PageOwnerContext, vmcore: String) throws -> RecordSelection {
+        // The flag-name tables are read only when --gfp needs them.
+        let s = try selection(names: gfp == nil ? nil : context.names)
+        if let nids = s.nids, let node = context.nodesWithoutMemory(nids).first {
+            throw InputError(file: vmcore, reason: "node \(node) has no memory; the kernel refuses such a nid list")
+        }
+        return s
+    }
+
+    /// The selection as a page selector, for the reports that count pages.
+    func selector(context: PageOwnerContext, vmcore: String) throws -> PageSelector {
+        try PageSelector(context: context, selection: selection(context: context, vmcore: vmcore))
+    }
+
     func selection(names: FlagNames?) throws -> RecordSelection {
         var s = RecordSelection()
-        s.mode = mode
         s.nids = try nid.map(Self.nodeList)
         s.pids = try pid.map { try Self.pidList($0, "--pid") }
         s.tgids = try tgid.map { try Self.pidList($0, "--tgid") }

@@ -8,7 +8,8 @@ struct Stacks: ParsableCommand {
         abstract: "Print page_owner_stacks/show_stacks (or show_handles, show_stacks_handles).",
         discussion: """
         On kernels that keep the allocation stack list (6.9+) the counts are the kernel's own; on \
-        older kernels, or with --from-pages, they are counted from the pages.
+        older kernels, with --from-pages, or with a selection, they are counted from the pages (a \
+        selection counts the pages of the records page-owner would list with the same options).
         """)
 
     @OptionGroup var files: DumpFiles
@@ -28,6 +29,8 @@ struct Stacks: ParsableCommand {
     @Flag(help: "Count pages that are out in swap under their allocation stacks (swap_page_owner kernels).")
     var swap = false
 
+    @OptionGroup(title: "Selection") var select: SelectionOptions
+
     @Option(help: "Output format: text, json, csv, folded (flamegraph.pl/speedscope input), svg (an interactive flame graph) or pprof (gzipped profile.proto).")
     var format: StacksFormat = .text
 
@@ -41,15 +44,16 @@ struct Stacks: ParsableCommand {
             let context = try files.openPageOwner()
             Diagnostics.warnAboutSymbols(context.symbolizer, vmcore: files.vmcore)
             let limit = threshold ?? StackCounts.threshold(context)
-            let keepsList = fromPages ? false : try StackCounts.fromStackList(context) != nil
+            let selector = try select.selector(context: context, vmcore: files.vmcore)
+            let keepsList = fromPages || !selector.selectsAll ? false : try StackCounts.fromStackList(context) != nil
             if format == .pprof, !swap, !keepsList {
                 // Counted from the pages: each sample also says whose pages they are.
-                let groups = try OwnerGroups.count(context)
+                let groups = try OwnerGroups.count(context, selector: selector)
                 if groups.unreadable > 0 { Diagnostics.warn("\(groups.unreadable) pages could not be read from \(files.vmcore); counts are partial") }
                 try StackExport.write(.pprof, StackExport.samples(groups.groups, context: context, threshold: limit), context: context)
                 return
             }
-            var list = try StackSource.counts(context, fromPages: fromPages, vmcore: files.vmcore)
+            var list = try StackSource.counts(context, fromPages: fromPages, selector: selector, vmcore: files.vmcore)
             if swap { list = SwapOwners.adding(try SwapOwners.read(dump: context.dump), to: list) }
             let parts: StackReport.Parts = handles ? .showHandles : withHandles ? .showStacksHandles : .showStacks
             switch format {

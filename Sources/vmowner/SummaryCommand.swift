@@ -8,6 +8,8 @@ struct Summary: ParsableCommand {
 
     @OptionGroup var files: DumpFiles
 
+    @OptionGroup(title: "Selection (pages of the records page-owner would list with the same options)") var select: SelectionOptions
+
     @Option(help: "How many stacks and tasks to list.")
     var top = 10
 
@@ -18,7 +20,7 @@ struct Summary: ParsableCommand {
         try runReporting(files.vmcore) {
             let context = try files.openPageOwner()
             Diagnostics.warnAboutSymbols(context.symbolizer, vmcore: files.vmcore)
-            let census = PageCensus(context: context)
+            let census = PageCensus(context: context, selector: try select.selector(context: context, vmcore: files.vmcore))
             if census.unreadable > 0 { Diagnostics.warn("\(census.unreadable) pages could not be read from \(files.vmcore); counts are partial") }
             let document = SummaryDocument(context: context, census: census, top: max(top, 0))
             switch format {

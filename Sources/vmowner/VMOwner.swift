@@ -18,40 +18,6 @@ struct VMOwner: ParsableCommand {
     )
 }
 
-/// The two files every command reads.
-struct DumpFiles: ParsableArguments {
-    @Argument(help: "The vmlinux of the crashed kernel, with DWARF debug info.")
-    var vmlinux: String
-
-    @Argument(help: "The crash dump (ELF vmcore).")
-    var vmcore: String
-
-    /// The dump and its vmlinux; says on stderr what of the dump could not be used as given.
-    func open() throws -> KernelDump {
-        let dump = try KernelDump(vmlinuxPath: vmlinux, vmcorePath: vmcore)
-        for warning in dump.warnings { Diagnostics.warn("\(vmcore): \(warning)") }
-        return dump
-    }
-
-    func openPageOwner() throws -> PageOwnerContext {
-        try PageOwnerContext(dump: open())
-    }
-
-    /// The kernel model, with page_owner's part when the kernel ran with page_owner and that
-    /// part can be read (otherwise a warning says why and the model serves alone).
-    func openModel() throws -> KernelModel {
-        let dump = try open()
-        guard try PageOwnerContext.isEnabled(dump) else { return try KernelModel(dump: dump) }
-        do {
-            return try PageOwnerContext(dump: dump)
-        } catch let error as InputError {
-            let model = try KernelModel(dump: dump)
-            Diagnostics.warn("\(error); reporting without page_owner")
-            return model
-        }
-    }
-}
-
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json, csv
 }

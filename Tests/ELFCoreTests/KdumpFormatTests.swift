@@ -175,6 +175,21 @@ import Testing
         #expect(error.reason.contains("utsname machine \"riscv64\""), "\(error)")
     }
 
+    /// QEMU 7.2 writes "Unknown" for an arm64 guest (seen on samples/real-kernel 6.12-arm64):
+    /// the VMCOREINFO keys only one architecture writes decide; without them it is refused.
+    @Test func unknownMachineFromVMCOREINFO() throws {
+        let folder = try TemporaryFolder()
+        var builder = KdumpBuilder()
+        builder.machine = "Unknown"
+        builder.vmcoreinfo = "OSRELEASE=6.12.117\nPAGESIZE=4096\nNUMBER(VA_BITS)=48\nNUMBER(kimage_voffset)=0xffffbfa6bd200000\n"
+        #expect(try open(builder.build().bytes, folder, "qemu-arm64").architecture == .arm64)
+        builder.vmcoreinfo = "OSRELEASE=6.12.117\nPAGESIZE=4096\nNUMBER(phys_base)=-167772160\n"
+        #expect(try open(builder.build().bytes, folder, "qemu-x86").architecture == .x86_64)
+        builder.vmcoreinfo = "OSRELEASE=6.12.117\nPAGESIZE=4096\n"
+        let error = try #require(inputError(builder.build().bytes, folder))
+        #expect(error.reason.contains("utsname machine \"Unknown\""), "\(error)")
+    }
+
     @Test func badHeaders() throws {
         let folder = try TemporaryFolder()
         let (good, _) = KdumpBuilder().build()

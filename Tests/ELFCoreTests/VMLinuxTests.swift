@@ -24,6 +24,10 @@ import Testing
         #expect(symbols.containing(0) == nil)
         let sorted = symbols.sortedByAddress
         #expect(!sorted.isEmpty && zip(sorted, sorted.dropFirst()).allSatisfy { $0.value <= $1.value })
+        // Among symbols at one address: functions, then globals, then sized ones first.
+        func rank(_ s: ELFSymbol) -> Int { (s.isFunction ? 0 : 4) + (s.isGlobal ? 0 : 2) + (s.size > 0 ? 0 : 1) }
+        #expect(zip(sorted, sorted.dropFirst()).allSatisfy { $0.value < $1.value || rank($0) <= rank($1) })
+        #expect(Set(sorted.map(\.value)).count >= 5)
         #expect(!sorted.contains { $0.name.isEmpty })
     }
 

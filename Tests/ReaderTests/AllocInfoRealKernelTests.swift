@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// `vmowner allocinfo` on the real 6.12 dump against the /proc/allocinfo the kernel printed
+/// `vmowner allocinfo` on the real 6.12 dumps (x86_64 and arm64) against the /proc/allocinfo the kernel printed
 /// just before the dump, and on 6.1 (no allocation profiling) for its refusal.
 @Suite struct AllocInfoRealKernelTests {
     /// One /proc/allocinfo line: counters and the tag text after them.
@@ -23,8 +23,9 @@ import Testing
         text.split(separator: "\n").dropFirst(2).compactMap(Line.init)
     }
 
-    @Test func sameTagsInTheSameOrderAsTheKernel() throws {
-        let dir = try RealKernelTests.folder("6.12")
+    @Test(arguments: ["6.12", "6.12-arm64"])
+    func sameTagsInTheSameOrderAsTheKernel(version: String) throws {
+        let dir = try RealKernelTests.folder(version)
         let started = Date()
         let result = try Tools.vmowner("allocinfo", dir.file("vmlinux"), dir.file("vmcore.elf"))
         let seconds = Date().timeIntervalSince(started)
@@ -38,7 +39,7 @@ import Testing
         #expect(ourRaw.count == kernelRaw.count)
 
         let ours = Self.lines(result.text), kernel = Self.lines(kernelText)
-        #expect(kernel.count > 900)
+        #expect(kernel.count > 700)                     // 1,005 tags on x86_64, 806 on arm64
         #expect(ours.count == kernel.count)
         #expect(ourRaw.count == ours.count + 3)          // header (2) + the empty piece after the last "\n"
         for line in ourRaw.dropFirst(2).dropLast() {
@@ -55,7 +56,7 @@ import Testing
             total += b.bytes
         }
         let changed = kernel.count - sameCounters
-        print("real 6.12 allocinfo: \(kernel.count) tags, \(identity) same tag in the same place, \(sameCounters) same counters, \(changed) counters changed (\(String(format: "%.1f", 100 * Double(changed) / Double(kernel.count)))% of lines); \(bytesMoved) of \(total) bytes moved (\(String(format: "%.2f", 100 * Double(bytesMoved) / Double(total)))%); \(String(format: "%.2f", seconds)) s")
+        print("real \(version) allocinfo: \(kernel.count) tags, \(identity) same tag in the same place, \(sameCounters) same counters, \(changed) counters changed (\(String(format: "%.1f", 100 * Double(changed) / Double(kernel.count)))% of lines); \(bytesMoved) of \(total) bytes moved (\(String(format: "%.2f", 100 * Double(bytesMoved) / Double(total)))%); \(String(format: "%.2f", seconds)) s")
         #expect(identity == kernel.count)
         // The guest reads /proc/allocinfo last, with shell builtins, and idles without forking
         // (samples/real-kernel/guest-init.sh); what still moves is the read itself (seq_file,

@@ -102,4 +102,43 @@ import Testing
             $0.truth["comm"] as? String == "dd" && Self.number($0, "order") == 0
         }
     }
+
+    /// The same selections on the reports that count pages: `stacks` (counted from the pages),
+    /// `summary` and `pfn` count exactly the pages of the records the selection keeps, by
+    /// handle, as truth.json has them (a block of order k is 2^k pages).
+    @Test func selectionsOnEveryReport() throws {
+        let dir = try SimulatedDumps.dump(seed: 5, memory: "128M", ["--kernel", "6.19"])
+        let blocks = try Self.blocks(dir)
+        let selections: [([String], (Block) -> Bool)] = [
+            (["--comm", "k*"], { ($0.truth["comm"] as? String)?.hasPrefix("k") == true }),
+            (["--order", "1,2"], { [1, 2].contains(Self.number($0, "order")) }),
+            (["--memcg", "work"], { $0.text.contains("memcg work\n") }),
+            (["--module", "brd", "--order", "0"], { $0.frames.contains { $0.hasSuffix(" [brd]") } && Self.number($0, "order") == 0 }),
+        ]
+        for (options, keep) in selections {
+            let kept = blocks.filter(keep)
+            #expect(!kept.isEmpty && kept.count < blocks.count, "\(options)")
+            var expected: [Int64: Int64] = [:]
+            for b in kept { expected[Self.number(b, "handle"), default: 0] += Int64(1) << Self.number(b, "order") }
+
+            let stacks = try Tools.run("vmowner", ["stacks", dir.file("vmlinux"), dir.file("vmcore"), "--format", "json", "--threshold", "1"] + options)
+            #expect(stacks.status == 0, "\(options): \(stacks.stderr)")
+            let document = try JSONSerialization.jsonObject(with: Data(stacks.text.utf8)) as! [String: Any]
+            var counted: [Int64: Int64] = [:]
+            for row in document["stacks"] as! [[String: Any]] {
+                counted[(row["handle"] as! NSNumber).int64Value] = (row["nr_base_pages"] as! NSNumber).int64Value
+            }
+            #expect(counted == expected, "stacks \(options)")
+
+            let summary = try Tools.run("vmowner", ["summary", dir.file("vmlinux"), dir.file("vmcore"), "--format", "json"] + options)
+            let totals = try JSONSerialization.jsonObject(with: Data(summary.text.utf8)) as! [String: Any]
+            #expect((totals["pages_allocated"] as? NSNumber)?.int64Value == expected.values.reduce(0, +), "summary \(options)")
+
+            // pfn prints the selected one of two pfns, and nothing for the other.
+            let outside = try #require(blocks.first { !keep($0) }), inside = kept[kept.count / 2]
+            let pfn = try Tools.run("vmowner", ["pfn", dir.file("vmlinux"), dir.file("vmcore"), "\(outside.pfn)", "\(inside.pfn)"] + options)
+            #expect(pfn.status == 0 && pfn.text.hasPrefix("PFN 0x\(String(inside.pfn, radix: 16)) (\(inside.pfn))\n"), "pfn \(options): \(pfn.text.prefix(200))")
+            #expect(!pfn.text.contains("PFN 0x\(String(outside.pfn, radix: 16)) "), "pfn \(options)")
+        }
+    }
 }

@@ -9,19 +9,22 @@ import Testing
 /// capture and the dump, at most 1% of the records.
 @Suite struct RealKernelTests {
     /// 6.12-novmemmap: 6.12 built without SPARSEMEM_VMEMMAP (struct pages per section).
-    static let versions = ["6.12", "6.1", "6.12-novmemmap"]
+    /// 6.12-arm64: 6.12 for arm64 (4 KiB pages, 48-bit VA), on qemu-system-aarch64 -M virt.
+    static let versions = ["6.12", "6.1", "6.12-novmemmap", "6.12-arm64"]
     static let allowedDifference = 0.01
 
     static func folder(_ version: String) throws -> URL {
         let root = ProcessInfo.processInfo.environment["VMOWNER_CACHE"] ?? "/var/cache/vmowner"
         let dir = URL(fileURLWithPath: root).appendingPathComponent("real-kernel/\(version)")
         guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("DONE").path) else {
-            throw Missing(message: "no real \(version) kernel dump at \(dir.path): run samples/real-kernel/make-dump.sh \(version) (make test does; it needs qemu-system-x86)")
+            throw Missing(message: "no real \(version) kernel dump at \(dir.path): run samples/real-kernel/make-dump.sh \(version) (make test does; it installs QEMU and what else it needs with apt-get)")
         }
         return dir
     }
 
     struct Missing: Error, CustomStringConvertible { let message: String; var description: String { message } }
+
+    static func isArm64(_ version: String) -> Bool { version.hasSuffix("-arm64") }
 
     @Test(arguments: versions)
     func pageOwnerMatchesTheKernel(version: String) throws {
@@ -76,6 +79,27 @@ import Testing
             let info = try Tools.vmowner("info", dir.file("vmlinux"), dir.file("vmcore.elf"))
             #expect(info.status == 0, "\(info.stderr)")
             #expect(info.text.contains("memory model: " + model), "\(info.text)")
+        }
+    }
+
+    /// arm64: info's translation constants are the ones the kernel wrote in its VMCOREINFO
+    /// note (saved as vmcoreinfo.txt by make-dump.sh), read from both of QEMU's dumps.
+    @Test func arm64InfoIsTheKernelsLayout() throws {
+        let dir = try Self.folder("6.12-arm64")
+        let note = try String(contentsOfFile: dir.file("vmcoreinfo.txt"), encoding: .utf8).split(separator: "\n")
+        func value(_ key: String) throws -> Substring {
+            try #require(note.first { $0.hasPrefix(key + "=") }?.dropFirst(key.count + 1), "\(key) is not in VMCOREINFO")
+        }
+        #expect(try value("PAGESIZE") == "4096" && value("NUMBER(VA_BITS)") == "48")
+        for dump in ["vmcore.elf", "vmcore.kdump-zlib"] {
+            let info = try Tools.vmowner("info", dir.file("vmlinux"), dir.file(dump))
+            #expect(info.status == 0, "\(dump): \(info.stderr)")
+            for line in ["arch:         arm64, 4 KiB pages", "granule: 4K", "VA bits: 48 (tables walk 48, 4 levels)",
+                         "PHYS_OFFSET: \(try value("NUMBER(PHYS_OFFSET)"))", "kimage_voffset: \(try value("NUMBER(kimage_voffset)"))",
+                         "PAGE_OFFSET: 0xffff000000000000", "KASLR offset: 0x\(try value("KERNELOFFSET"))",
+                         "release:      \(try value("OSRELEASE"))"] {
+                #expect(info.text.contains(line + "\n"), "\(dump): no '\(line)' in\n\(info.text)")
+            }
         }
     }
 

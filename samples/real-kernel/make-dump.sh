@@ -2,11 +2,14 @@
 # Builds a small Linux kernel with page_owner from Debian's sources, boots it
 # under QEMU, runs a workload, captures what the kernel says about its own
 # pages, and dumps guest memory twice (ELF and kdump-zlib).
+# 6.12-arm64 is cross-built and booted on qemu-system-aarch64 -M virt; its
+# dump is also converted by Debian's arm64 makedumpfile under qemu-user.
 #
 # Usage: samples/real-kernel/make-dump.sh VERSION [--force]
 #   VERSION  6.12 or 6.1 (Debian's linux-source-VERSION package), or 6.12-novmemmap:
 #            6.12 with SPARSEMEM but without SPARSEMEM_VMEMMAP (struct pages in
-#            per-section arrays, the section number in page->flags)
+#            per-section arrays, the section number in page->flags), or
+#            6.12-arm64: 6.12 for arm64 (4 KiB pages, 48-bit VA), cross-built
 #   --force  boot and dump again even if the result folder is complete
 #
 # Environment:
@@ -28,15 +31,18 @@ force=0
 for arg in "$@"; do
     case "$arg" in
         --force) force=1 ;;
-        6.12|6.1|6.12-novmemmap) version="$arg" ;;
-        -h|--help) sed -n '2,20p' "$0" >&2; exit 0 ;;
-        *) die "unknown argument '$arg' (expected 6.12, 6.1 or 6.12-novmemmap, optionally --force)" ;;
+        6.12|6.1|6.12-novmemmap|6.12-arm64) version="$arg" ;;
+        -h|--help) sed -n '2,21p' "$0" >&2; exit 0 ;;
+        *) die "unknown argument '$arg' (expected 6.12, 6.1, 6.12-novmemmap or 6.12-arm64, optionally --force)" ;;
     esac
 done
-[ -n "$version" ] || die "usage: $0 VERSION [--force]   (VERSION = 6.12, 6.1 or 6.12-novmemmap)"
+[ -n "$version" ] || die "usage: $0 VERSION [--force]   (VERSION = 6.12, 6.1, 6.12-novmemmap or 6.12-arm64)"
 # A variant is its source version plus one more config fragment.
 source_version="${version%%-*}"
 variant="${version#"$source_version"}"
+# The guest's architecture: what kbuild, QEMU and the initramfs's busybox are built for.
+arch=x86_64
+[ "$variant" = "-arm64" ] && arch=arm64
 
 cache_root="${VMOWNER_CACHE:-/var/cache/vmowner}/real-kernel"
 boot_timeout="${VMOWNER_BOOT_TIMEOUT:-900}"
@@ -45,15 +51,20 @@ case "$boot_timeout$threshold" in *[!0-9]*) die "VMOWNER_BOOT_TIMEOUT and VMOWNE
 marker="VMOWNER-CAPTURE-DONE"
 fragments=("$here/config/common.config" "$here/config/$source_version.config")
 [ -z "$variant" ] || fragments+=("$here/config/${variant#-}.config")
-for f in "${fragments[@]}" "$here/fix-page-owner-memcg.py" "$here/guest-init.sh" "$here/qmp.py"; do
+for f in "${fragments[@]}" "$here/fix-page-owner-memcg.py" "$here/guest-init.sh" "$here/qmp.py" "$here/elf-phdrs-at-64.py"; do
     [ -r "$f" ] || die "missing helper file $f"
 done
 
 # ---------------------------------------------------------------- packages
 # Installs only what is missing, with a single apt-get update.
 install_packages() {
-    local wanted=(qemu-system-x86 busybox-static flex bison bc libelf-dev libssl-dev dwarves
-                  "linux-source-$source_version" make xz-utils cpio gzip tar)
+    local wanted=(flex bison bc libelf-dev libssl-dev dwarves "linux-source-$source_version"
+                  make xz-utils cpio gzip tar)
+    if [ "$arch" = arm64 ]; then
+        wanted+=(qemu-system-arm gcc-aarch64-linux-gnu qemu-user-static)
+    else
+        wanted+=(qemu-system-x86 busybox-static)
+    fi
     local missing=() p
     for p in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -68,6 +79,41 @@ install_packages() {
         || die "apt-get install failed for: ${missing[*]}"
 }
 
+# The arm64 guest's busybox and the arm64 makedumpfile (run under qemu-user) with its
+# libraries, unpacked into a folder of their own. Never `apt-get install` busybox-static:arm64
+# or makedumpfile:arm64: they are not Multi-Arch: same, so apt would replace the host's amd64
+# packages. The .deb files are fetched once; the folder is named by their checksums.
+arm64_debs=(busybox-static makedumpfile libc6 libgcc-s1 libdw1 libelf1 liblzo2-2 zlib1g libbz2-1.0 liblzma5)
+fetch_arm64_userland() {
+    local debs="$cache_root/arm64-debs" missing=() p
+    mkdir -p "$debs"
+    for p in "${arm64_debs[@]}"; do
+        compgen -G "$debs/${p}_*_arm64.deb" >/dev/null || missing+=("$p:arm64")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "downloading ${missing[*]}"
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+            $sudo dpkg --add-architecture arm64 || die "dpkg --add-architecture arm64 failed"
+        fi
+        $sudo apt-get update -qq || die "apt-get update failed"
+        (cd "$debs" && apt-get download -qq "${missing[@]}") >&2 || die "apt-get download failed for: ${missing[*]}"
+    fi
+    local key
+    key="$(for p in "${arm64_debs[@]}"; do sha256sum "$debs/${p}"_*_arm64.deb; done | cut -c1-64 | sha256sum | cut -c1-12)"
+    arm64_root="$cache_root/arm64-root-$key"
+    if [ ! -f "$arm64_root/READY" ]; then
+        rm -rf "$arm64_root"
+        for p in "${arm64_debs[@]}"; do
+            dpkg-deb -x "$debs/${p}"_*_arm64.deb "$arm64_root" || die "could not unpack ${p}:arm64"
+        done
+        [ -x "$arm64_root/bin/busybox" ] && [ -x "$arm64_root/usr/bin/makedumpfile" ] \
+            || die "the arm64 packages lack bin/busybox or usr/bin/makedumpfile"
+        touch "$arm64_root/READY"
+    fi
+}
+
 # ---------------------------------------------------------------- kernel build
 # The build is keyed only by what changes the kernel (config fragments, the
 # source fix and the source tarball), so editing the boot part of this script
@@ -76,13 +122,27 @@ tarball="/usr/src/linux-source-$source_version.tar.xz"
 
 hash_of() { cat "$@" | sha256sum | cut -c1-12; }
 
+# What kbuild is told and what it leaves to boot, per architecture. The source is built in
+# its own unpacked tree per build folder, so arm64 never shares a tree with x86.
+if [ "$arch" = arm64 ]; then
+    kbuild_arch=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
+    image_target=Image
+    image_path=arch/arm64/boot/Image
+    qemu=qemu-system-aarch64
+else
+    qemu=qemu-system-x86_64
+    kbuild_arch=()
+    image_target=bzImage
+    image_path=arch/x86/boot/bzImage
+fi
+
 build_kernel() {
     [ -r "$tarball" ] || die "$tarball not found (is linux-source-$source_version installed?)"
     local build_key
     build_key="$( { cat "${fragments[@]}" "$here/fix-page-owner-memcg.py"; stat -c '%s %Y' "$tarball"; } | sha256sum | cut -c1-12)"
     build_dir="$cache_root/build/$version-$build_key"
     src="$build_dir/linux-source-$source_version"
-    if [ -s "$src/vmlinux" ] && [ -s "$src/arch/x86/boot/bzImage" ] && [ -s "$src/drivers/block/brd.ko" ]; then
+    if [ -s "$src/vmlinux" ] && [ -s "$src/$image_path" ] && [ -s "$src/drivers/block/brd.ko" ]; then
         log "kernel already built in $src"
         return 0
     fi
@@ -97,7 +157,7 @@ build_kernel() {
     python3 "$here/fix-page-owner-memcg.py" "$src" >&2 || die "source fix failed"
 
     log "configuring (tinyconfig + ${fragments[*]##*/})"
-    local mk=(nice -n 10 make -C "$src" -j2)
+    local mk=(nice -n 10 make -C "$src" -j2 "${kbuild_arch[@]}")
     "${mk[@]}" tinyconfig >"$build_dir/config.log" 2>&1 || die "make tinyconfig failed, see $build_dir/config.log"
     # Twice: some options only become visible after the first round enabled their parents.
     local round
@@ -108,9 +168,9 @@ build_kernel() {
     done
     check_config "$src/.config"
 
-    log "building bzImage + modules (nice -n 10, -j2; about 7 minutes; log: $build_dir/build.log)"
+    log "building $image_target + modules (nice -n 10, -j2; about 7 minutes; log: $build_dir/build.log)"
     local start=$SECONDS
-    if ! "${mk[@]}" bzImage modules >"$build_dir/build.log" 2>&1; then
+    if ! "${mk[@]}" "$image_target" modules >"$build_dir/build.log" 2>&1; then
         tail -n 30 "$build_dir/build.log" >&2
         die "kernel build failed, see $build_dir/build.log"
     fi
@@ -119,17 +179,29 @@ build_kernel() {
 }
 
 # Every option the fragments ask for must have survived olddefconfig.
+# A later fragment's line for an option replaces an earlier one, as in merge_config.sh.
 check_config() {
     local config="$1" line name bad=0
+    local -A wanted=()
+    local order=()
     while IFS= read -r line; do
+        case "$line" in
+            CONFIG_*=*) name="${line%%=*}" ;;
+            "# CONFIG_"*" is not set") name="${line#\# }"; name="${name%% *}" ;;
+            *) continue ;;
+        esac
+        [ -n "${wanted[$name]+set}" ] || order+=("$name")
+        wanted[$name]="$line"
+    done < <(cat "${fragments[@]}")
+    for name in "${order[@]}"; do
+        line="${wanted[$name]}"
         case "$line" in
             CONFIG_*=*)
                 grep -qxF "$line" "$config" || { log "config: wanted '$line', got '$(grep -E "^(# )?${line%%=*}[= ]" "$config" || echo unset)'"; bad=1; } ;;
-            "# CONFIG_"*" is not set")
-                name="${line#\# }"; name="${name%% *}"
+            *)
                 if grep -qE "^$name=" "$config"; then log "config: wanted $name off, got '$(grep -E "^$name=" "$config")'"; bad=1; fi ;;
         esac
-    done < <(cat "${fragments[@]}")
+    done
     # Options selected rather than asked for, that the dump depends on.
     for name in CONFIG_STACKDEPOT CONFIG_PAGE_EXTENSION; do
         grep -qx "$name=y" "$config" || { log "config: $name is not enabled"; bad=1; }
@@ -143,7 +215,11 @@ make_initramfs() {
     local root="$work/initramfs"
     rm -rf "$root"
     mkdir -p "$root"/{bin,proc,sys,dev,tmp,root}
-    cp /bin/busybox "$root/bin/busybox"
+    if [ "$arch" = arm64 ]; then
+        cp "$arm64_root/bin/busybox" "$root/bin/busybox"
+    else
+        cp /bin/busybox "$root/bin/busybox"
+    fi
     sed -e "s/@THRESHOLD@/$threshold/g" -e "s/@MARKER@/$marker/g" "$here/guest-init.sh" >"$root/init"
     chmod 755 "$root/init"
     cp "$src/drivers/block/brd.ko" "$root/brd.ko"
@@ -169,19 +245,29 @@ boot_and_dump() {
     truncate -s 0 "$work/swap.img" "$work/capture.img"
     truncate -s 64M "$work/swap.img"
     truncate -s 128M "$work/capture.img"
-    # no_timer_check: on a busy host the TCG guest's IO-APIC timer test can time out and panic.
-    local cmdline="console=ttyS0 page_owner=on panic=-1 no_timer_check"
+    local cmdline machine
+    if [ "$arch" = arm64 ]; then
+        # virt: RAM from PA 0x40000000, a PL011 console, PCIe; KASLR's seed comes from the
+        # device tree. cortex-a57 has no pointer authentication (and this config none either).
+        cmdline="console=ttyAMA0 page_owner=on panic=-1"
+        machine=(-M virt -cpu cortex-a57)
+    else
+        # no_timer_check: on a busy host the TCG guest's IO-APIC timer test can time out and panic.
+        cmdline="console=ttyS0 page_owner=on panic=-1 no_timer_check"
+        machine=()
+    fi
     echo "$cmdline" >"$result/cmdline.txt"
-    log "booting under QEMU (TCG, 1 GiB, 2 vCPUs); serial log: $serial"
-    nice -n 10 qemu-system-x86_64 -accel tcg -m 1G -smp 2 -no-reboot \
-        -device vmcoreinfo \
-        -kernel "$src/arch/x86/boot/bzImage" -initrd "$work/initramfs.cpio.gz" \
-        -append "$cmdline" \
-        -drive "file=$work/swap.img,format=raw,if=virtio" \
-        -drive "file=$work/capture.img,format=raw,if=virtio" \
-        -nographic -monitor none -serial "file:$serial" \
-        -qmp "unix:$qmp,server=on,wait=off" \
-        </dev/null >"$work/qemu.out" 2>&1 &
+    log "booting under $qemu (TCG, 1 GiB, 2 vCPUs); serial log: $serial"
+    local command=(nice -n 10 "$qemu" "${machine[@]}" -accel tcg -m 1G -smp 2 -no-reboot
+        -device vmcoreinfo
+        -kernel "$src/$image_path" -initrd "$work/initramfs.cpio.gz"
+        -append "$cmdline"
+        -drive "file=$work/swap.img,format=raw,if=virtio"
+        -drive "file=$work/capture.img,format=raw,if=virtio"
+        -nographic -monitor none -serial "file:$serial"
+        -qmp "unix:$qmp,server=on,wait=off")
+    (printf '%q ' "${command[@]}"; echo) >"$result/qemu-command.txt"
+    "${command[@]}" </dev/null >"$work/qemu.out" 2>&1 &
     qemu_pid=$!
 
     local start=$SECONDS
@@ -222,6 +308,61 @@ boot_and_dump() {
     [ -s "$result/vmcore.kdump-zlib" ] || die "vmcore.kdump-zlib was not written"
     # QEMU creates its dumps owner-read-only; the dumps hold nothing secret.
     chmod 0644 "$result/vmcore.elf" "$result/vmcore.kdump-zlib"
+}
+
+# Debian's amd64 makedumpfile reads x86_64 dumps only (its architecture is fixed when it is
+# built), so the tests convert x86 dumps themselves; an arm64 dump is converted here, once, by
+# Debian's arm64 makedumpfile under qemu-user (3 to 10 s a file), with the options the tests
+# use on x86 but -E without -d (a second 1 GiB ELF). NAME:OPTIONS; -F writes to stdout.
+makedumpfile_conversions=("c:-c" "l:-l" "F:-F" "c-d31:-c -d 31" "l-d31:-l -d 31" "E-d31:-E -d 31" "F-d31:-F -d 31")
+convert_with_makedumpfile() {
+    local out="$result/makedumpfile" fixed="$work/vmcore-phdrs-at-64.elf" conversion name options start
+    rm -rf "$out"
+    mkdir -p "$out"
+    python3 "$here/elf-phdrs-at-64.py" "$result/vmcore.elf" "$fixed" || die "could not move the ELF program headers"
+    local makedumpfile=(nice -n 10 qemu-aarch64-static -L "$arm64_root" "$arm64_root/usr/bin/makedumpfile")
+    for conversion in "${makedumpfile_conversions[@]}"; do
+        name="${conversion%%:*}"
+        read -ra options <<<"${conversion#*:}"
+        start=$SECONDS
+        if [ "${options[0]}" = -F ]; then
+            "${makedumpfile[@]}" "${options[@]}" "$fixed" >"$out/$name" 2>>"$work/makedumpfile.log"
+        else
+            "${makedumpfile[@]}" -f "${options[@]}" "$fixed" "$out/$name" >>"$work/makedumpfile.log" 2>&1
+        fi || { tail -n 20 "$work/makedumpfile.log" >&2; die "makedumpfile ${options[*]} failed (see $work/makedumpfile.log)"; }
+        log "makedumpfile ${options[*]}: $(stat -c %s "$out/$name") bytes in $((SECONDS - start)) s"
+    done
+    rm -f "$fixed"
+    chmod 0644 "$out"/*
+}
+
+# The dump's VMCOREINFO note as text (the kernel's own description of its layout), for
+# people and for the tests to hold vmowner's info against.
+save_vmcoreinfo() {
+    python3 - "$result/vmcore.elf" >"$result/vmcoreinfo.txt" <<'NOTE' || die "no VMCOREINFO note in $result/vmcore.elf"
+import struct, sys
+with open(sys.argv[1], "rb") as f:
+    header = f.read(64)
+    phoff = struct.unpack_from("<Q", header, 32)[0]
+    phentsize, phnum = struct.unpack_from("<HH", header, 54)
+    f.seek(phoff)
+    phdrs = f.read(phentsize * phnum)
+    for i in range(phnum):
+        p_type, _, p_offset, _, _, p_filesz = struct.unpack_from("<IIQQQQ", phdrs, i * phentsize)
+        if p_type != 4:                     # PT_NOTE
+            continue
+        f.seek(p_offset)
+        notes = f.read(p_filesz)
+        at = 0
+        while at + 12 <= len(notes):
+            namesz, descsz, _ = struct.unpack_from("<III", notes, at)
+            desc = at + 12 + (namesz + 3) // 4 * 4
+            if notes[at + 12:at + 12 + namesz].rstrip(b"\0") == b"VMCOREINFO":
+                sys.stdout.write(notes[desc:desc + descsz].rstrip(b"\0").decode())
+                sys.exit(0)
+            at = desc + (descsz + 3) // 4 * 4
+sys.exit("no VMCOREINFO note")
+NOTE
 }
 
 extract_capture() {
@@ -267,9 +408,10 @@ summarize() {
 
 # ---------------------------------------------------------------- main
 install_packages
+[ "$arch" != arm64 ] || fetch_arm64_userland
 build_kernel
 
-result_key="$(hash_of "${fragments[@]}" "$here/fix-page-owner-memcg.py" "$0" "$here/guest-init.sh" "$here/qmp.py")"
+result_key="$(hash_of "${fragments[@]}" "$here/fix-page-owner-memcg.py" "$0" "$here/guest-init.sh" "$here/qmp.py" "$here/elf-phdrs-at-64.py")"
 result="$cache_root/$version-$result_key"
 work="$result/work"
 if [ -f "$result/DONE" ] && [ $force -eq 0 ]; then
@@ -278,12 +420,14 @@ else
     mkdir -p "$work"
     make_initramfs
     boot_and_dump
+    save_vmcoreinfo
     extract_capture
+    [ "$arch" != arm64 ] || convert_with_makedumpfile
     # Hard links save 100+ MB when the cache is on one filesystem.
     ln -f "$src/vmlinux" "$result/vmlinux" 2>/dev/null || cp "$src/vmlinux" "$result/vmlinux"
     cp "$src/.config" "$result/kernel.config"
     make -s -C "$src" kernelversion >"$result/kernelversion.txt"
-    qemu-system-x86_64 --version | head -n 1 >"$result/qemu-version.txt"
+    "$qemu" --version | head -n 1 >"$result/qemu-version.txt"
     rm -f "$work/swap.img" "$work/capture.img"
     summarize
     date -u +%Y-%m-%dT%H:%M:%SZ >"$result/DONE"

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// tools/mm/page_owner_sort built in: reads page_owner text (fed in pieces, from a dump's own
 /// rebuilt text or from a file), merges blocks that are equal under the cull keys, sorts the
 /// groups and writes what the tool writes to its output file, byte for byte.
@@ -13,6 +17,10 @@ public final class PageOwnerSort: TextSink {
     private var groups = SortGroups()
     private var scratch: [UInt8] = []
     private let cullBy: Set<SortOptions.Key>
+    /// The text and allocator class of the block added last (6.1's repeats join it).
+    private var lastAdded: [UInt8] = []
+    private var addedAny = false
+    private var lastAllocator: Int32 = 0
     /// Blocks read and blocks kept by the select lists (for the caller's own summary).
     public private(set) var blocksRead = 0
     public private(set) var blocksKept = 0
@@ -39,17 +47,35 @@ public final class PageOwnerSort: TextSink {
         let commRange = SortPatterns.comm(s) ?? 0..<0
         // The tool copies the name into a TASK_COMM_LEN buffer; the newest one refuses longer
         // names, 6.12's overruns it. Names longer than a task's cannot come from a kernel.
-        let moduleRange = options.tool == .newest ? SortPatterns.module(s) : nil
+        let moduleRange = options.tool.hasModules ? SortPatterns.module(s) : nil
         let moduleName: UnsafeBufferPointer<UInt8> = moduleRange.map { UnsafeBufferPointer(rebasing: s[$0.lowerBound..<min($0.upperBound, $0.lowerBound + 63)]) } ?? Self.vmlinux
-        if let pids = options.pids, !pids.contains(pid) { return }
-        if let tgids = options.tgids, !tgids.contains(tgid) { return }
-        if let names = options.names, !names.contains(where: { Self.equal($0, UnsafeBufferPointer(rebasing: s[commRange])) }) { return }
-        if let modules = options.modules, !modules.contains(where: { Self.equal($0, moduleName) }) { return }
+        let tsDigits = options.tool.timestampNeedsComma ? SortPatterns.tsBeforeComma(s) : SortPatterns.ts(s)
+        let ts = SortPatterns.unsignedValue(s, tsDigits) ?? .max
+        let freeTs = options.tool.hasFreeTimes ? SortPatterns.unsignedValue(s, SortPatterns.freeTs(s)) ?? .max : 0
+        let txt = UnsafeBufferPointer(rebasing: s[..<length])
+        // 6.1's tool adds a block with the same text as the block it added last to that one,
+        // before its filters (which the same text passes again) and without looking at the
+        // block's own PFN line: the allocator class is the earlier block's.
+        let repeated = options.tool.repeatsJoinTheLastBlock && addedAny && Self.same(lastAdded, txt)
+        if !repeated {
+            // 6.1's -f: a block whose page was freed after this allocation was recorded.
+            if options.dropsFreedBlocks, freeTs != 0, ts < freeTs { return }
+            if let pids = options.pids, !pids.contains(pid) { return }
+            if let tgids = options.tgids, !tgids.contains(tgid) { return }
+            if let names = options.names, !names.contains(where: { Self.equal($0, UnsafeBufferPointer(rebasing: s[commRange])) }) { return }
+            if let modules = options.modules, !modules.contains(where: { Self.equal($0, moduleName) }) { return }
+        }
         blocksKept += 1
+        let allocator = repeated ? lastAllocator : Self.allocator(s, pfnLine: pfnLine)
+        if options.tool.repeatsJoinTheLastBlock, !repeated {
+            lastAdded.removeAll(keepingCapacity: true)
+            lastAdded.append(contentsOf: txt)
+            addedAny = true
+            lastAllocator = allocator
+        }
 
         // The block text, without the ts digits unless time is the first sort key.
         scratch.removeAll(keepingCapacity: true)
-        let txt = UnsafeBufferPointer(rebasing: s[..<length])
         if !options.keepsTimestamps, let digits = SortPatterns.ts(txt) {
             scratch.append(contentsOf: txt[..<digits.lowerBound])
             scratch.append(contentsOf: txt[digits.upperBound...])
@@ -57,11 +83,9 @@ public final class PageOwnerSort: TextSink {
             scratch.append(contentsOf: txt)
         }
         let pages = Self.pages(SortPatterns.int32(s, SortPatterns.order(s)))
-        let ts = SortPatterns.unsignedValue(s, SortPatterns.ts(s)) ?? .max
-        let allocator = Self.allocator(s, pfnLine: pfnLine)
         let comm = UnsafeBufferPointer(rebasing: s[commRange])
         scratch.withUnsafeBufferPointer { txt in
-            groups.add(txt: txt, comm: comm, module: moduleName, pid: pid, tgid: tgid, ts: ts, allocator: allocator,
+            groups.add(txt: txt, comm: comm, module: moduleName, pid: pid, tgid: tgid, ts: ts, freeTs: freeTs, allocator: allocator,
                        pages: pages, cull: cullBy)
         }
     }
@@ -72,6 +96,10 @@ public final class PageOwnerSort: TextSink {
         _ = p.initialize(from: vmlinuxBytes)
         return UnsafeBufferPointer(p)
     }()
+
+    static func same(_ a: [UInt8], _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        a.count == b.count && a.withUnsafeBufferPointer { a in a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
+    }
 
     static func equal(_ a: String, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
         var a = a
@@ -107,13 +135,13 @@ public final class PageOwnerSort: TextSink {
 
     /// Sorts what was read and writes the tool's output file.
     public func finish(to sink: TextSink) {
-        let order = groups.sorted(cull: options.cull, by: options.sort)
+        let order = groups.sorted(cull: options.cull, by: options.sort, timesNeverTie: options.tool.timesNeverTie)
         var out: [UInt8] = []
         out.reserveCapacity(1 << 20)
         let printsPid = cullBy.contains(.pid) || options.pids != nil
         let printsTgid = cullBy.contains(.tgid) || options.tgids != nil
         let printsComm = cullBy.contains(.comm) || options.names != nil
-        let printsModule = options.tool == .newest && (cullBy.contains(.module) || options.modules != nil)
+        let printsModule = options.tool.hasModules && (cullBy.contains(.module) || options.modules != nil)
         for index in order {
             let g = groups.items[index]
             out.appendDecimal(Int64(g.num))
@@ -132,6 +160,7 @@ public final class PageOwnerSort: TextSink {
                 if printsComm { out.append(", task_comm_name: "); out.append(contentsOf: groups.bytes(g.comm)) }
                 if printsModule { out.append(", module: "); out.append(contentsOf: groups.bytes(g.module)) }
                 if cullBy.contains(.allocator) { out.append(", "); SortAllocator.append(g.allocator, to: &out) }
+                if cullBy.contains(.released) { out.append(g.freeTs != 0 ? " (UNRELEASED)" : " (RELEASED)") }
                 if cullBy.contains(.stacktrace) { out.append(":\n"); out.append(contentsOf: groups.bytes(g.stack)) }
                 out.append("\n")
             }

@@ -17,6 +17,7 @@ struct SortGroups {
         var pid: Int32
         var tgid: Int32
         var ts: UInt64
+        var freeTs: UInt64
         var allocator: Int32
         var num: Int32
         var pages: Int32
@@ -31,7 +32,8 @@ struct SortGroups {
 
     /// Adds one block: merged into the group whose cull key it shares, or a new group.
     mutating func add(txt: UnsafeBufferPointer<UInt8>, comm: UnsafeBufferPointer<UInt8>, module: UnsafeBufferPointer<UInt8>,
-                      pid: Int32, tgid: Int32, ts: UInt64, allocator: Int32, pages: Int32, cull: Set<SortOptions.Key>) {
+                      pid: Int32, tgid: Int32, ts: UInt64, freeTs: UInt64, allocator: Int32, pages: Int32,
+                      cull: Set<SortOptions.Key>) {
         // The stack trace is everything after the first line.
         let stackStart = SortBlockReader.index(of: 0x0a, in: txt, from: 0).map { $0 + 1 } ?? txt.count
         // The merge key: the whole text, or the cull fields in a fixed order.
@@ -45,6 +47,7 @@ struct SortGroups {
             if cull.contains(.tgid) { Self.appendInteger(UInt64(UInt32(bitPattern: tgid)), to: &key) }
             if cull.contains(.comm) { field(comm) }
             if cull.contains(.module) { field(module) }
+            if cull.contains(.released) { key.append(freeTs != 0 ? 1 : 0) }
             if cull.contains(.allocator) { Self.appendInteger(UInt64(UInt32(bitPattern: allocator)), to: &key) }
         }
         let hash = key.withUnsafeBufferPointer(Self.hash)
@@ -77,7 +80,7 @@ struct SortGroups {
         table[slot] = Int32(items.count)
         items.append(Group(txt: txtRange, stack: (base + stackStart)..<txtRange.upperBound, comm: commStart..<moduleStart,
                            module: moduleStart..<(moduleStart + module.count), key: keyRange, hash: hash,
-                           pid: pid, tgid: tgid, ts: ts, allocator: allocator, num: 1, pages: pages))
+                           pid: pid, tgid: tgid, ts: ts, freeTs: freeTs, allocator: allocator, num: 1, pages: pages))
         if items.count * 2 > table.count { grow() }
     }
 
@@ -126,9 +129,16 @@ struct SortGroups {
 
     /// The output order: by the sort keys, ties in the order of the cull keys (the tool's
     /// first, stable sort), which tells every two groups apart.
-    func sorted(cull: [SortOptions.Key], by keys: [SortOptions.SortKey]) -> [Int] {
+    ///
+    /// 6.1's time comparators (`timesNeverTie`) answer 1 for equal times, and the tool's sort
+    /// condition stops at the first non-zero answer, so no key after a time key is consulted.
+    /// glibc's qsort is a merge sort that takes the left element when the comparator answers
+    /// 0 or less: answered 1 for a tie, it takes the right one, so groups tied on an ascending
+    /// time come out in the reverse of their cull order (on a descending time the answer is -1:
+    /// in their cull order).
+    func sorted(cull: [SortOptions.Key], by keys: [SortOptions.SortKey], timesNeverTie: Bool) -> [Int] {
         let cullOrder: [SortOptions.Key] = cull.isEmpty ? [.txt]
-            : [SortOptions.Key.stacktrace, .pid, .tgid, .comm, .module, .allocator].filter(cull.contains)
+            : [SortOptions.Key.stacktrace, .pid, .tgid, .comm, .module, .released, .allocator].filter(cull.contains)
         return arena.withUnsafeBufferPointer { arena in
             let items = self.items
             func strcmp(_ a: Range<Int>, _ b: Range<Int>) -> Int32 {
@@ -147,11 +157,21 @@ struct SortGroups {
                 case .stacktrace: return strcmp(x.stack, y.stack)
                 case .txt: return strcmp(x.txt, y.txt)
                 case .allocTs: return x.ts < y.ts ? -1 : x.ts > y.ts ? 1 : 0
+                case .freeTs: return x.freeTs < y.freeTs ? -1 : x.freeTs > y.freeTs ? 1 : 0
                 case .allocator: return x.allocator &- y.allocator
                 case .module: return strcmp(x.module, y.module)
+                case .released: return (x.freeTs != 0) == (y.freeTs != 0) ? 0 : x.freeTs != 0 ? 1 : -1
                 case .times: return x.num &- y.num
                 case .pages: return x.pages &- y.pages
                 }
+            }
+            /// Whether group i comes before group j in the cull order.
+            func cullFirst(_ i: Int, _ j: Int) -> Bool {
+                for k in cullOrder {
+                    let c = compare(k, items[i], items[j])
+                    if c != 0 { return c < 0 }
+                }
+                return i < j
             }
             var order = Array(items.indices)
             order.sort { i, j in
@@ -159,12 +179,11 @@ struct SortGroups {
                 for k in keys {
                     let c = compare(k.key, x, y)
                     if c != 0 { return (k.descending ? c &* -1 : c) < 0 }
+                    if timesNeverTie, k.key == .allocTs || k.key == .freeTs {
+                        return k.descending ? cullFirst(i, j) : cullFirst(j, i)
+                    }
                 }
-                for k in cullOrder {
-                    let c = compare(k, x, y)
-                    if c != 0 { return c < 0 }
-                }
-                return i < j
+                return cullFirst(i, j)
             }
             return order
         }

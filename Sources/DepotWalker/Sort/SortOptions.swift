@@ -1,20 +1,54 @@
 /// What tools/mm/page_owner_sort is asked to do: its sort letters, `--sort` key lists, `--cull`
 /// keys and select lists, checked the way the tool checks them.
 public struct SortOptions: Sendable {
-    /// Which version of the tool to answer like. They differ in two ways: 6.12's tool lets the
-    /// default `-t` order replace any `--sort` list and knows no module key; the newest one
-    /// (mm tree, with the module patch posted for it) honours `--sort` when no sort letter is
-    /// given and adds `-M`, `--module`, the `module` cull and sort keys and `, module: NAME`.
-    /// (6.1's tool is an older generation, with free_ts keys; it is not followed.)
+    /// Which generation of the tool to answer like. Every difference between them is named
+    /// here, and the sorter asks these names (never the version) what to do.
+    ///
+    /// - 6.1 (tools/vm/page_owner_sort.c, Debian's linux-source-6.1) knows free times: `-f`
+    ///   drops blocks freed after their allocation, `-r` and `free_ts`/`ft` sort by the free
+    ///   time, the `free`/`f` cull key tells released from unreleased blocks. Its letters and
+    ///   `--sort` lists each replace the order, the last one wins; with none, a `--cull` sorts
+    ///   by times and otherwise the groups stay in the cull order. It keeps the ts in the block
+    ///   text, reads ts only before "ns,", adds a repeated block to the one before it without
+    ///   reading its PFN line, and its time comparators never answer "equal".
+    /// - 6.12 (tools/mm) refuses two different letters and lets the default `-t` order replace
+    ///   any `--sort` list; it takes the ts out of the text unless it sorts by time first.
+    /// - newest (mm tree, with the module patch posted for it) honours `--sort` when no sort
+    ///   letter is given and adds `-M`, `--module`, the `module` keys and `, module: NAME`.
     public enum Tool: String, Sendable, CaseIterable {
+        case v6_1 = "6.1"
         case v6_12 = "6.12"
         case newest
+
+        /// `-f`, `-r`, the `free` cull key and the `free_ts` sort key.
+        public var hasFreeTimes: Bool { self == .v6_1 }
+        /// `-M`, `--module`, the `module` keys.
+        public var hasModules: Bool { self == .newest }
+        /// Several sort letters and lists: the last one wins (6.1; with none, a `--cull` sorts
+        /// by times and otherwise the groups keep the cull order), or two letters are an error.
+        public var lastOrderWins: Bool { self == .v6_1 }
+        /// A `--sort` list is followed when no letter is given (6.12 lets `-t` replace it).
+        public var followsSortList: Bool { self != .v6_12 }
+        /// A block with the same text as the one added last joins it, allocator class and all.
+        public var repeatsJoinTheLastBlock: Bool { self == .v6_1 }
+        /// The ts digits are taken out of the block text unless time is the first sort key.
+        public var removesTimestamps: Bool { self != .v6_1 }
+        /// 6.1's ts pattern is `ts\s*([0-9]*)\s*ns,` (a comma after "ns"), later ones end at "ns".
+        public var timestampNeedsComma: Bool { self == .v6_1 }
+        /// 6.1's compare_ts and compare_free_ts answer -1 or 1, never 0 (see SortGroups.sorted).
+        public var timesNeverTie: Bool { self == .v6_1 }
     }
 
-    /// A key of `--sort` and `--cull` (`txt` and `alloc_ts` sort only; the counts are the
-    /// sort letters' own keys).
+    /// A sort letter or a `--sort` list, in command-line order.
+    public enum Request: Sendable, Equatable {
+        case letter(Character)
+        case list(String)
+    }
+
+    /// A key of `--sort` and `--cull` (`txt`, `alloc_ts` and `free_ts` sort only, `released`
+    /// cull only; the counts are the sort letters' own keys).
     public enum Key: Sendable, Equatable {
-        case pid, tgid, comm, stacktrace, txt, allocTs, allocator, module, times, pages
+        case pid, tgid, comm, stacktrace, txt, allocTs, freeTs, allocator, module, released, times, pages
     }
 
     public struct SortKey: Sendable, Equatable {
@@ -24,7 +58,7 @@ public struct SortOptions: Sendable {
     }
 
     public var tool: Tool = .newest
-    /// The keys the groups are sorted by, first one first.
+    /// The keys the groups are sorted by, first one first (none: the cull order).
     public var sort: [SortKey] = [SortKey(.times, descending: true)]
     /// The keys blocks are merged by; empty merges identical block texts.
     public var cull: [Key] = []
@@ -32,6 +66,8 @@ public struct SortOptions: Sendable {
     public var tgids: [Int32]?
     public var names: [String]?
     public var modules: [String]?
+    /// `-f` (6.1): leave out blocks with a free time after their allocation time.
+    public var dropsFreedBlocks = false
 
     public init() {}
 
@@ -41,7 +77,8 @@ public struct SortOptions: Sendable {
     }
 
     /// The sort letter's key and direction: -a ascending time, -m pages (descending),
-    /// -p pid, -P tgid, -s stack, -t times (descending, the default), -n comm, -M module.
+    /// -p pid, -P tgid, -s stack, -t times (descending, the default), -n comm, -M module,
+    /// -r ascending free time.
     public static func letterKey(_ letter: Character) -> SortKey? {
         switch letter {
         case "a": return SortKey(.allocTs)
@@ -52,6 +89,7 @@ public struct SortOptions: Sendable {
         case "t": return SortKey(.times, descending: true)
         case "n": return SortKey(.comm)
         case "M": return SortKey(.module)
+        case "r": return SortKey(.freeTs)
         default: return nil
         }
     }
@@ -66,7 +104,9 @@ public struct SortOptions: Sendable {
         case "txt", "T": return .txt
         case "alloc_ts", "at": return .allocTs
         case "allocator", "ator": return .allocator
-        case "module", "mod": return tool == .newest ? .module : nil
+        case "module", "mod": return tool.hasModules ? .module : nil
+        case "free", "f": return tool.hasFreeTimes ? .released : nil
+        case "free_ts", "ft": return tool.hasFreeTimes ? .freeTs : nil
         default: return nil
         }
     }
@@ -85,15 +125,15 @@ public struct SortOptions: Sendable {
                 descending = sign == "-"
                 name = name.dropFirst()
             }
-            guard let key = namedKey(name) else { throw Invalid(description: "wrong argument after --sort option:\(list)") }
+            guard let key = namedKey(name), key != .released else { throw Invalid(description: "wrong argument after --sort option:\(list)") }
             return SortKey(key, descending: descending)
         }
     }
 
-    /// `--cull key,...` (txt and alloc_ts are not cull keys).
+    /// `--cull key,...` (txt and the times are not cull keys).
     public func cullKeys(_ list: String) throws -> [Key] {
         try Self.items(list).map { name in
-            guard let key = namedKey(name), key != .txt, key != .allocTs else {
+            guard let key = namedKey(name), key != .txt, key != .allocTs, key != .freeTs else {
                 throw Invalid(description: "wrong argument after --cull option:\(list)")
             }
             return key
@@ -117,19 +157,39 @@ public struct SortOptions: Sendable {
         }
     }
 
-    /// The order of the tool's main(): a sort letter wins; then (newest tool) a `--sort` list;
-    /// otherwise times, descending.
-    public mutating func resolve(letters: [Character], sortList: String?) throws {
-        let keys = letters.compactMap(Self.letterKey)
+    /// The order the tool's main() ends with, from the sort letters and `--sort` lists in
+    /// command-line order (every list is checked, as the tool checks each when it meets it)
+    /// and whether a `--cull` was given.
+    public mutating func resolve(_ requests: [Request], culled: Bool) throws {
+        var last: [SortKey]?
+        var letters: [Character] = []
+        var list: [SortKey]?
+        for request in requests {
+            switch request {
+            case .letter(let letter):
+                guard let key = Self.letterKey(letter) else { throw Invalid(description: "no sort letter -\(letter)") }
+                letters.append(letter)
+                last = [key]
+            case .list(let text):
+                list = try sortKeys(text)
+                last = list
+            }
+        }
+        let times = [SortKey(.times, descending: true)]
+        if tool.lastOrderWins {
+            sort = last ?? (culled ? times : [])
+            return
+        }
         guard Set(letters).count <= 1 else { throw Invalid(description: "only one sort letter may be given") }
-        if let list = sortList { sort = try sortKeys(list) }
-        if let key = keys.first {
+        if let letter = letters.first, let key = Self.letterKey(letter) {
             sort = [key]
-        } else if sortList == nil || tool == .v6_12 {
-            sort = [SortKey(.times, descending: true)]
+        } else if let list, tool.followsSortList {
+            sort = list
+        } else {
+            sort = times
         }
     }
 
-    /// The ts digits stay in the block text only when the first sort key is allocation time.
-    var keepsTimestamps: Bool { sort.first?.key == .allocTs }
+    /// The ts digits stay in the block text when the tool keeps them or sorts by time first.
+    var keepsTimestamps: Bool { !tool.removesTimestamps || sort.first?.key == .allocTs }
 }

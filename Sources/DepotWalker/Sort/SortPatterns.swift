@@ -68,14 +68,23 @@ enum SortPatterns {
         }
     }
 
-    /// `ts\s*([0-9]*)\s*ns`: the digits (the spaces, digits and "n" are disjoint, so the
-    /// match at a position is unique).
-    static func ts(_ s: Bytes) -> Range<Int>? {
-        firstMatch(s, "ts") { at in
-            let digits = skip(s, at + 2, while: isSpace)
+    /// `ts\s*([0-9]*)\s*ns` (6.12 and later): the digits.
+    static func ts(_ s: Bytes) -> Range<Int>? { nanoseconds(s, key: "ts", tail: "ns") }
+
+    /// `ts\s*([0-9]*)\s*ns,` (6.1's tool).
+    static func tsBeforeComma(_ s: Bytes) -> Range<Int>? { nanoseconds(s, key: "ts", tail: "ns,") }
+
+    /// `free_ts\s*([0-9]*)\s*ns` (6.1's tool).
+    static func freeTs(_ s: Bytes) -> Range<Int>? { nanoseconds(s, key: "free_ts", tail: "ns") }
+
+    /// `KEY\s*([0-9]*)\s*TAIL`, TAIL starting with "n": the digits (the spaces, digits and
+    /// "n" are disjoint, so the match at a position is unique).
+    static func nanoseconds(_ s: Bytes, key: StaticString, tail: StaticString) -> Range<Int>? {
+        firstMatch(s, key) { at in
+            let digits = skip(s, at + key.utf8CodeUnitCount, while: isSpace)
             let end = skip(s, digits, while: isDigit)
             let n = skip(s, end, while: isSpace)
-            return hasLiteral(s, n, "ns") ? digits..<end : nil
+            return hasLiteral(s, n, tail) ? digits..<end : nil
         }
     }
 

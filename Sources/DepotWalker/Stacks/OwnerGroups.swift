@@ -31,7 +31,7 @@ public enum OwnerGroups {
         var memcgData: UInt64
     }
 
-    public static func count(_ c: PageOwnerContext) throws -> Result {
+    public static func count(_ c: PageOwnerContext, selector: PageSelector = .all) throws -> Result {
         let gfpNames = try c.names.gfp
         var total: [Key: Int64] = [:]
         var unreadable = 0
@@ -44,9 +44,11 @@ public enum OwnerGroups {
             // memcg_data field holds folio fields, not a memcg.
             var block: (end: UInt64, memcgData: UInt64) = (0, 0)
             let o = c.owner
+            var selection = PageSelector.WalkState()
             walker.walk(from: range.start, to: range.end, skipBuddy: false) { pfn, page, ext in
                 guard c.isStamped(ext), c.isAllocated(ext) else { return }
                 let r = ext + Int(c.ownerOffset)
+                guard selector.keeps(pfn: pfn, page: page, record: r, state: &selection) else { return }
                 let order = o.order.unsigned(r)
                 if pfn >= block.end || order == 0 {
                     let size: UInt64 = order <= c.maxBuddyOrder &+ 10 ? 1 << order : 1

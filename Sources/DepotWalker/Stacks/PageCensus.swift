@@ -15,7 +15,9 @@ public struct PageCensus: Sendable {
     public var pagesByTask: [Task: Int64] = [:]
     public var unreadable = 0
 
-    public init(context: PageOwnerContext) {
+    /// `selector` picks the allocated pages that count (all by default); the stamped total
+    /// counts every page.
+    public init(context: PageOwnerContext, selector: PageSelector = .all) {
         var total = PageCensus()
         ParallelWalk.run(context: context, work: { range -> PageCensus in
             var part = PageCensus()
@@ -26,13 +28,15 @@ public struct PageCensus: Sendable {
             var byTask: [TaskKey: Int64] = [:]
             var handleRun: (handle: UInt32, pages: Int64) = (0, 0)
             var taskRun: (task: TaskKey?, pages: Int64) = (nil, 0)
-            walker.walk(from: range.start, to: range.end, skipBuddy: false) { _, _, ext in
+            var selection = PageSelector.WalkState()
+            walker.walk(from: range.start, to: range.end, skipBuddy: false) { pfn, page, ext in
                 guard context.isStamped(ext) else { return }
                 part.pagesStamped += 1
                 guard context.isAllocated(ext) else { return }
-                part.pagesAllocated += 1
                 // ownerOffset + owner.size <= extSize (PageOwnerContext.init): r is inside the slot.
                 let r = ext + Int(context.ownerOffset)
+                guard selector.keeps(pfn: pfn, page: page, record: r, state: &selection) else { return }
+                part.pagesAllocated += 1
                 let o = context.owner
                 let handle = UInt32(truncatingIfNeeded: o.handle.unsigned(r))
                 if handle != handleRun.handle {

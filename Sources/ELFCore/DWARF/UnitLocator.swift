@@ -80,33 +80,38 @@ final class UnitLocator {
     }
 
     /// Tries the units between those of the nearest file-known local symbols around a global
-    /// data symbol in its section.
+    /// data symbol in its section. Neighbours are asked through their functions first; only
+    /// when that finds none are units matched by file name (which reads every unit's name).
     private func bracketedUnit(for symbol: ELFSymbol) -> Int? {
-        let sorted = symbols.sortedByAddress
-        var low = 0, high = sorted.count
+        var low = 0, high = symbols.sortedCount
         while low < high {
             let mid = low + (high - low) / 2
-            if sorted[mid].value < symbol.value { low = mid + 1 } else { high = mid }
+            if symbols.sortedValue(at: mid) < symbol.value { low = mid + 1 } else { high = mid }
         }
-        func nearestUnit(from start: Int, step: Int) -> Int? {
+        func nearestUnit(from start: Int, step: Int, byName: Bool) -> Int? {
             var position = start
             for _ in 0..<neighbourLimit {
-                guard position >= 0, position < sorted.count else { return nil }
-                let neighbour = sorted[position]
+                guard position >= 0, position < symbols.sortedCount else { return nil }
+                let neighbour = symbols.sortedSymbol(at: position)
                 position += step
                 guard neighbour.section == symbol.section else { return nil }
-                if let group = neighbour.fileGroup, let unit = unit(ofGroup: group) { return unit }
+                guard let group = neighbour.fileGroup else { continue }
+                if !byName, symbols.groupFunction[group] == nil { continue }
+                if let unit = unit(ofGroup: group) { return unit }
             }
             return nil
         }
-        let before = nearestUnit(from: low - 1, step: -1)
-        let after = nearestUnit(from: low, step: 1)
-        var candidates: [Int] = []
-        if let before, let after, before <= after, after - before < candidateLimit {
-            candidates = Array(before...after)
-        } else {
-            candidates = [before, after].compactMap { $0 }
+        for byName in [false, true] {
+            let before = nearestUnit(from: low - 1, step: -1, byName: byName)
+            let after = nearestUnit(from: low, step: 1, byName: byName)
+            var candidates: [Int] = []
+            if let before, let after, before <= after, after - before < candidateLimit {
+                candidates = Array(before...after)
+            } else {
+                candidates = [before, after].compactMap { $0 }
+            }
+            if let found = candidates.first(where: { index.definesVariable(symbol.name, in: index.units[$0]) }) { return found }
         }
-        return candidates.first { index.definesVariable(symbol.name, in: index.units[$0]) }
+        return nil
     }
 }

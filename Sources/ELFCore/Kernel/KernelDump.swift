@@ -11,7 +11,7 @@ public final class KernelDump: @unchecked Sendable {
     public let release: String
     /// What could not be used as the dump gives it, each a line for the user (the report
     /// goes on with a fallback that the line names).
-    public let warnings: [String]
+    public private(set) var warnings: [String]
 
     /// The machine the dump is of; its vmlinux is for the same one.
     public let architecture: Architecture
@@ -20,26 +20,43 @@ public final class KernelDump: @unchecked Sendable {
     public let pageShift: UInt64
     /// The constants the translation was set up with, as `info` shows them.
     public let translationFacts: [(name: String, value: String)]
+    /// How the VMCOREINFO text was recovered from memory when the dump had no note (each a
+    /// line for `info`); nil when the note was there.
+    public let vmcoreinfoRecovery: [String]?
     /// arm64 NUMBER(KERNELPACMASK): pointer-authentication bits a return address may carry.
     let pacMask: UInt64
 
-    public init(vmlinuxPath: String, vmcorePath: String) throws {
+    public convenience init(vmlinuxPath: String, vmcorePath: String) throws {
+        try self.init(vmlinuxPath: vmlinuxPath, vmcorePaths: [vmcorePath])
+    }
+
+    /// `vmcorePaths`: one dump, or the parts of a split dump (see SplitDumpFiles). Without
+    /// `vmlinuxPath`, the vmlinux is looked for in `debugInfo` by the dump's build ID and release.
+    public init(vmlinuxPath: String?, vmcorePaths: [String], debugInfo: DebugInfoLocator = DebugInfoLocator()) throws {
+        let vmcorePath = vmcorePaths.first ?? ""
         self.vmcorePath = vmcorePath
-        let physical = try DumpFormat.open(path: vmcorePath)
-        guard let text = physical.vmcoreinfo else {
-            throw InputError(file: vmcorePath, reason: "no VMCOREINFO note; a QEMU guest needs `-device vmcoreinfo` for its dumps to be readable")
-        }
-        let info = try VMCoreInfo(text: text, file: vmcorePath)
-        let release = info.osRelease
+        let physical = try SplitDumpFiles.open(paths: vmcorePaths)
         let architecture = physical.architecture
+        let vmlinuxPath = try vmlinuxPath ?? debugInfo.locate(vmcoreinfo: physical.vmcoreinfo, dumpPath: vmcorePath)
+        let vmlinux = try Self.openVMLinux(vmlinuxPath)
+        guard vmlinux.architecture == architecture else {
+            throw InputError(file: vmcorePath, reason: "the dump is of an \(architecture.rawValue) machine but \(vmlinux.path) is an \(vmlinux.architecture.rawValue) kernel: use the vmlinux of the crashed kernel")
+        }
+        var text = physical.vmcoreinfo
+        if text == nil {
+            let recovered = try VMCoreInfoRecovery(physical: physical, vmlinux: vmlinux, vmcorePath: vmcorePath)
+                .recover(architecture: architecture)
+            text = recovered.text
+            vmcoreinfoRecovery = recovered.how
+        } else {
+            vmcoreinfoRecovery = nil
+        }
+        let info = try VMCoreInfo(text: text ?? "", file: vmcorePath)
+        let release = info.osRelease
         let pageSize = info.pageSize ?? architecture.pageSizes[0]
         guard architecture.pageSizes.contains(pageSize) else {
             let sizes = architecture.pageSizes.map(String.init).joined(separator: ", ")
             throw InputError(file: vmcorePath, reason: "VMCOREINFO PAGESIZE=\(pageSize) is not a page size of \(architecture.rawValue) (\(sizes))")
-        }
-        let vmlinux = try Self.openVMLinux(vmlinuxPath)
-        guard vmlinux.architecture == architecture else {
-            throw InputError(file: vmcorePath, reason: "the dump is of an \(architecture.rawValue) machine but \(vmlinux.path) is an \(vmlinux.architecture.rawValue) kernel: use the vmlinux of the crashed kernel")
         }
         try Self.checkRelease(vmlinux: vmlinux, dumpRelease: release, vmcorePath: vmcorePath)
 
@@ -69,7 +86,7 @@ public final class KernelDump: @unchecked Sendable {
         self.pacMask = architecture == .arm64 ? info.kernelPacMask ?? 0 : 0
         self.warnings = info.warnings
         self.memory = KernelMemory(physical: physical, translation: translation)
-        try checkBanner()
+        warnings += try checkIdentity()
     }
 
     /// A code address as the kernel prints it: on arm64 with pointer authentication, a return

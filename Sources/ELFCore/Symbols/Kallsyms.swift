@@ -8,8 +8,25 @@ public struct Kallsyms: Sendable {
         public let type: Character
     }
 
-    /// Sorted by address, in kallsyms order among equal addresses (the kernel picks the first).
-    public let symbols: [Symbol]
+    /// Addresses in ascending order (kallsyms order among equal ones: the kernel picks the
+    /// first), and for each the number of its kallsyms entry when the table was not sorted.
+    private let addresses: [UInt64]
+    private let entries: [Int32]?
+    /// The compressed names as the kernel stores them, and where each entry starts (its length
+    /// byte). Names are decoded only for the symbols looked up: a command prints a few hundred
+    /// of a kernel's 100,000 or more.
+    private let names: [UInt8]
+    private let entryOffsets: [UInt32]
+    private let tokens: [[UInt8]]
+
+    public var count: Int { addresses.count }
+
+    /// The symbol at `position` in address order.
+    public func symbol(at position: Int) -> Symbol {
+        let entry = entries.map { Int($0[position]) } ?? position
+        let (type, name) = decode(entry)
+        return Symbol(address: addresses[position], name: name, type: type)
+    }
 
     /// Where the tables sit (runtime addresses from VMCOREINFO).
     public struct Location: Sendable {
@@ -45,34 +62,63 @@ public struct Kallsyms: Sendable {
     static let maxSymbols: UInt64 = 4_000_000
     static let maxNamesBytes = 64 << 20
 
+    /// Reads the addresses and the compressed names, and checks that every entry's length
+    /// lies inside the names (so that a later decode stays in bounds).
     public init(memory: KernelMemory, at location: Location) throws {
         let count = UInt64(try memory.u32(location.numSyms))
         guard count > 0, count <= Self.maxSymbols else {
             throw KallsymsError("kallsyms_num_syms is \(count), not a plausible symbol count")
         }
         let tokenIndex = try memory.bytes(location.tokenIndex, count: 512)
-        let tokens = try Self.readTokens(memory: memory, table: location.tokenTable, index: tokenIndex)
-        let addresses = try Self.readAddresses(memory: memory, location: location, count: Int(count))
+        tokens = try Self.readTokens(memory: memory, table: location.tokenTable, index: tokenIndex)
+        let unsorted = try Self.readAddresses(memory: memory, location: location, count: Int(count))
 
-        var symbols: [Symbol] = []
-        symbols.reserveCapacity(Int(count))
-        // Names are read in chunks; each entry is a length (1 or 2 bytes) and token numbers.
+        // Each entry is a length (one byte, or two when the first has its top bit set) and
+        // that many token numbers; the names are read a page at a time as the walk needs them.
+        var names: [UInt8] = []
         var reader = ChunkedReader(memory: memory, start: location.names, limit: Self.maxNamesBytes)
-        var scratch: [UInt8] = []
+        var offsets: [UInt32] = []
+        offsets.reserveCapacity(Int(count))
+        var cursor = 0
         for i in 0..<Int(count) {
-            var length = Int(try reader.next())
-            if length & 0x80 != 0 { length = (length & 0x7f) | (Int(try reader.next()) << 7) }
-            scratch.removeAll(keepingCapacity: true)
-            for _ in 0..<length { scratch.append(contentsOf: tokens[Int(try reader.next())]) }
-            guard let type = scratch.first else { throw KallsymsError("symbol \(i) has an empty name") }
-            let name = String(decoding: scratch.dropFirst(), as: UTF8.self)
-            symbols.append(Symbol(address: addresses[i], name: name, type: Character(Unicode.Scalar(type))))
+            offsets.append(UInt32(cursor))
+            try reader.fill(&names, through: cursor)
+            var length = Int(names[cursor]), header = 1
+            if length & 0x80 != 0 {
+                try reader.fill(&names, through: cursor + 1)
+                length = (length & 0x7f) | (Int(names[cursor + 1]) << 7)
+                header = 2
+            }
+            guard length > 0 else { throw KallsymsError("symbol \(i) has an empty name") }
+            cursor += header + length
+            try reader.fill(&names, through: cursor - 1)
         }
+        names.removeSubrange(min(cursor, names.count)...)
+        self.names = names
+        entryOffsets = offsets
+
         // The kernel writes them sorted; a stable sort keeps alias order if a table was not.
-        if !zip(symbols, symbols.dropFirst()).allSatisfy({ $0.address <= $1.address }) {
-            symbols = symbols.enumerated().sorted { ($0.element.address, $0.offset) < ($1.element.address, $1.offset) }.map(\.element)
+        if zip(unsorted, unsorted.dropFirst()).allSatisfy({ $0 <= $1 }) {
+            addresses = unsorted
+            entries = nil
+        } else {
+            let order = unsorted.indices.sorted { (unsorted[$0], $0) < (unsorted[$1], $1) }
+            addresses = order.map { unsorted[$0] }
+            entries = order.map { Int32($0) }
         }
-        self.symbols = symbols
+    }
+
+    /// The type letter and name of kallsyms entry `entry`, expanded from its tokens.
+    private func decode(_ entry: Int) -> (type: Character, name: String) {
+        var at = Int(entryOffsets[entry])
+        var length = Int(names[at])
+        at += 1
+        if length & 0x80 != 0 { length = (length & 0x7f) | (Int(names[at]) << 7); at += 1 }
+        // init checked that the entry's bytes lie inside `names`; tokens has all 256 entries.
+        var expanded: [UInt8] = []
+        for byte in names[at..<(at + length)] { expanded.append(contentsOf: tokens[Int(byte)]) }
+        guard let type = expanded.first else { return ("?", "") }
+        return (Character(Unicode.Scalar(type)), String(decoding: expanded.dropFirst(), as: UTF8.self))
     }
 
     private static func readTokens(memory: KernelMemory, table: UInt64, index: [UInt8]) throws -> [[UInt8]] {
@@ -113,20 +159,20 @@ public struct Kallsyms: Sendable {
     /// The symbol containing `address` as the kernel's lookup finds it: the last symbol at or
     /// below it (the first of its aliases), its size up to the next higher address.
     public func lookup(_ address: UInt64, end: UInt64) -> (name: String, offset: UInt64, size: UInt64)? {
-        var low = 0, high = symbols.count
+        var low = 0, high = addresses.count
         while low < high {
             let mid = (low + high) / 2
-            if symbols[mid].address <= address { low = mid + 1 } else { high = mid }
+            if addresses[mid] <= address { low = mid + 1 } else { high = mid }
         }
         var i = low - 1
         guard i >= 0 else { return nil }
-        let start = symbols[i].address
-        while i > 0, symbols[i - 1].address == start { i -= 1 }
+        let start = addresses[i]
+        while i > 0, addresses[i - 1] == start { i -= 1 }
         var next = low
-        while next < symbols.count, symbols[next].address == start { next += 1 }
-        let symbolEnd = next < symbols.count ? symbols[next].address : end
+        while next < addresses.count, addresses[next] == start { next += 1 }
+        let symbolEnd = next < addresses.count ? addresses[next] : end
         guard symbolEnd > start else { return nil }
-        return (symbols[i].name, address - start, symbolEnd - start)
+        return (symbol(at: i).name, address - start, symbolEnd - start)
     }
 }
 
@@ -139,8 +185,6 @@ public struct KallsymsError: Error, CustomStringConvertible {
 struct ChunkedReader {
     let memory: KernelMemory
     var address: UInt64
-    var buffer: [UInt8] = []
-    var position = 0
     var remaining: Int
 
     init(memory: KernelMemory, start: UInt64, limit: Int) {
@@ -149,16 +193,14 @@ struct ChunkedReader {
         self.remaining = limit
     }
 
-    mutating func next() throws -> UInt8 {
-        if position == buffer.count {
+    /// Appends the stream's bytes to `bytes` until it holds more than `index` bytes.
+    mutating func fill(_ bytes: inout [UInt8], through index: Int) throws {
+        while bytes.count <= index {
             guard remaining > 0 else { throw KallsymsError("kallsyms names run past \(Kallsyms.maxNamesBytes) bytes") }
             let n = min(Int(4096 - (address & 4095)), remaining)
-            buffer = try memory.bytes(address, count: n)
+            bytes += try memory.bytes(address, count: n)
             address &+= UInt64(n)
             remaining -= n
-            position = 0
         }
-        defer { position += 1 }
-        return buffer[position]
     }
 }

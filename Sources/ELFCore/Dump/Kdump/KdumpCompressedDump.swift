@@ -41,10 +41,12 @@ public final class KdumpCompressedDump: PhysicalMemory, @unchecked Sendable {
         let header = try KdumpHeader(bytes: bytes)
         self.header = header
         let path = bytes.path
-        guard let architecture = Architecture(utsMachine: header.machine) else {
+        let vmcoreinfo = try Self.readVMCoreInfo(header: header, bytes: bytes)
+        guard let architecture = Architecture(utsMachine: header.machine) ?? Self.unnamedMachine(header: header, vmcoreinfo: vmcoreinfo) else {
             throw InputError(file: path, reason: "unsupported architecture (utsname machine \"\(header.machine.prefix(65))\" in the kdump header); vmowner reads \(Architecture.supportedNames) dumps")
         }
         self.architecture = architecture
+        self.vmcoreinfo = vmcoreinfo
         pageSize = Int(header.blockSize)
         pageShift = UInt64(header.blockSize.trailingZeroBitCount)
         dumpLevel = header.dumpLevel
@@ -69,7 +71,6 @@ public final class KdumpCompressedDump: PhysicalMemory, @unchecked Sendable {
         ranges = present.runs(below: pfnLimit).map {
             PhysicalRange(start: $0.start << UInt64(header.blockSize.trailingZeroBitCount), end: $0.end << UInt64(header.blockSize.trailingZeroBitCount))
         }
-        vmcoreinfo = try Self.readVMCoreInfo(header: header, bytes: bytes)
 
         var qualifiers: [String] = []
         if let method = header.compressionName ?? Self.sampledCompression(header: header, bytes: bytes) { qualifiers.append(method) }
@@ -96,6 +97,17 @@ public final class KdumpCompressedDump: PhysicalMemory, @unchecked Sendable {
             index += 1
         }
         return names.isEmpty ? (index > 0 ? "uncompressed" : nil) : names.sorted().joined(separator: "+")
+    }
+
+    /// QEMU (7.2 at least) writes "Unknown" as the machine of targets it has no uname for,
+    /// arm64 among them. The kernel's VMCOREINFO then tells: arm64 writes
+    /// NUMBER(kimage_voffset), x86_64 NUMBER(phys_base) (arch/*/kernel/vmcore_info*.c in 6.9+,
+    /// crash_core*.c or machine_kexec*.c before), and neither writes the other's.
+    private static func unnamedMachine(header: KdumpHeader, vmcoreinfo: String?) -> Architecture? {
+        guard header.machine == "Unknown", let lines = vmcoreinfo?.split(separator: "\n") else { return nil }
+        let arm64 = lines.contains { $0.hasPrefix("NUMBER(kimage_voffset)=") }
+        let x86 = lines.contains { $0.hasPrefix("NUMBER(phys_base)=") }
+        return arm64 == x86 ? nil : arm64 ? .arm64 : .x86_64
     }
 
     /// VMCOREINFO from the sub header (version 3+), else from the ELF notes copy (version 4+).
