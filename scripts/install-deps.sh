@@ -2,7 +2,7 @@
 # Installs the Debian packages vmowner builds and tests with, only those missing.
 # Usage: scripts/install-deps.sh [extra packages...]
 set -euo pipefail
-packages=(pkg-config libdw-dev libelf-dev liblzma-dev zlib1g-dev liblzo2-dev libsnappy-dev libzstd-dev makedumpfile xz-utils binutils gdb dwarves "$@")
+packages=(pkg-config libdw-dev libelf-dev liblzma-dev zlib1g-dev liblzo2-dev libsnappy-dev libzstd-dev makedumpfile xz-utils binutils gdb dwarves gcc-aarch64-linux-gnu "$@")
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -66,6 +66,8 @@ struct AllocTagModel {
         var rng = SeededRandom(seed: seed ^ 0xa110_c7a9)
         func tag(_ site: (String, Int, String, UInt64), module: String?, calls fixed: Int? = nil) -> Tag {
             var t = Tag(filename: site.0, line: site.1, function: site.2, module: module)
+            // The table's 4096 is "one page": PAGE_SIZE bytes on the simulated machine.
+            let site = (site.0, site.1, site.2, site.3 == 4096 ? MachineLayout.pageSize : site.3)
             // Invented counts stay within a 32nd of RAM per site.
             let invented = min(1 + rng.below(rng.chance(20) ? 20_000 : 600), max(1, ramBytes / 32 / max(site.3, 1)))
             let calls: UInt64 = site.3 == 0 ? 0 : fixed.map { UInt64($0) } ?? invented

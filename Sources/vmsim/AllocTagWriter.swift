@@ -39,7 +39,7 @@ extension Simulator {
         }
 
         // brd's tags in the last page of its data memory, their strings after them.
-        let moduleStart = module.dataBase + 2 * 4096
+        let moduleStart = module.dataBase + 2 * MachineLayout.pageSize
         var strings = moduleStart + UInt64(model.moduleTags.count) * tagSize
         var interned: [String: UInt64] = [:]
         func string(_ s: String) -> UInt64 {

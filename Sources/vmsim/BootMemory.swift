@@ -18,26 +18,25 @@ extension Simulator {
         }
     }
 
+    /// The image in 2 MiB units (blocks with 4K pages, pages otherwise on arm64), then the
+    /// linear map of all RAM (2 MiB blocks on x86_64; on arm64 the largest blocks alignment
+    /// allows: 1 GiB and 2 MiB with 4K pages, 32 MiB with 16K, 512 MiB with 64K).
     func mapKernel() {
-        var va = kmem.imageStart & ~(MachineLayout.twoMiB - 1)
-        while va < kmem.imageEnd {
-            pageTables.map2M(va: va, pa: va &- ImageBuilder.startKernelMap &+ layout.physBase, executable: true)
-            va &+= MachineLayout.twoMiB
-        }
+        let twoMiB = MachineLayout.twoMiB
+        let va = kmem.imageStart & ~(twoMiB - 1)
+        let end = (kmem.imageEnd + twoMiB - 1) & ~(twoMiB - 1)
+        pageTables.map(va: va, pa: va &- layout.kimageVoffset, length: end &- va, executable: true)
         for r in layout.ram {
-            var pa = r.start & ~(MachineLayout.twoMiB - 1)
-            while pa < r.end {
-                pageTables.map2M(va: kmem.directMap(pa), pa: pa)
-                pa += MachineLayout.twoMiB
-            }
+            let pa = r.start & ~(twoMiB - 1)
+            pageTables.map(va: kmem.directMap(pa), pa: pa, length: ((r.end + twoMiB - 1) & ~(twoMiB - 1)) - pa, executable: false)
         }
     }
 
-    /// Where the struct pages live: per memory model, the pieces of mem_map (32768 pfns each,
-    /// the pfn range of one memory section).
+    /// Where the struct pages live: per memory model, the pieces of mem_map (the pfn range of
+    /// one memory section each: 32768 pfns with 4K pages).
     struct Memmap {
         struct Chunk {
-            /// Physical address of the chunk's 2 MiB of struct pages.
+            /// Physical address of the chunk's struct pages (2 MiB with 4K pages).
             let physical: UInt64
             /// Biased: the struct page of pfn p of this chunk is at base + p·64 (vmemmap, FLATMEM's
             /// mem_map, or a section's own array less its first pfn).
@@ -55,12 +54,13 @@ extension Simulator {
     /// holes included, in the direct map.
     func allocateMemmap(_ sections: [UInt64]) -> Memmap {
         var chunks: [UInt64: Memmap.Chunk] = [:]
-        let bytes = MachineLayout.twoMiB
+        let bytes = platform.memmapBytesPerSection
         if memoryModel.isSparse {
             for s in sections {
                 let pa = memblock.alloc(bytes, align: bytes)
                 if memoryModel.hasVmemmap {
-                    pageTables.map2M(va: layout.vmemmapBase &+ s * bytes, pa: pa)
+                    // vmemmap_populate: PMD blocks with 4K pages, base pages with 16K/64K.
+                    pageTables.map(va: layout.vmemmapBase &+ s * bytes, pa: pa, length: bytes, executable: false)
                     chunks[s] = Memmap.Chunk(physical: pa, base: layout.vmemmapBase)
                 } else {
                     chunks[s] = Memmap.Chunk(physical: pa, base: kmem.directMap(pa) &- s * bytes)
@@ -102,19 +102,21 @@ extension Simulator {
         guard memoryModel.isSparse else {
             let count = flatChunkCount
             let pa = memblock.alloc(count * bytes, reserve: false)
-            untrackedRanges.append((pa >> 12, (pa + count * bytes + 4095) >> 12))
+            let ps = MachineLayout.pageSize, shift = MachineLayout.pageShift
+            untrackedRanges.append((pa >> shift, (pa + count * bytes + ps - 1) >> shift))
             for s in 0..<count { pageExtSections[s] = kmem.directMap(pa + s * bytes) }
             return
         }
         let vmallocSection = sections.count == 1 ? sections[0] : sections[1]
         for s in sections {
             let pa = memblock.alloc(bytes, reserve: false)
-            untrackedRanges.append((pa >> 12, (pa + bytes) >> 12))
+            untrackedRanges.append((pa >> MachineLayout.pageShift, (pa + bytes) >> MachineLayout.pageShift))
             if s == vmallocSection {
                 let va = layout.vmallocBase &+ 0x0080_0000
-                let pages = bytes / 4096
-                for i in 0..<pages { kmem.map(virtualPage: va + i * 4096, toPhysical: pa + (pages - 1 - i) * 4096) }
-                for i in 0..<pages { pageTables.map4K(va: va + i * 4096, pa: pa + (pages - 1 - i) * 4096) }
+                let ps = MachineLayout.pageSize
+                let pages = bytes / ps
+                for i in 0..<pages { kmem.map(virtualPage: va + i * ps, toPhysical: pa + (pages - 1 - i) * ps) }
+                for i in 0..<pages { pageTables.map(va: va + i * ps, pa: pa + (pages - 1 - i) * ps, length: ps, executable: false) }
                 pageExtSections[s] = va
             } else {
                 pageExtSections[s] = kmem.directMap(pa)
@@ -137,7 +139,7 @@ extension Simulator {
         let pps = MachineLayout.pagesPerSection
         let charge: (MemcgCharge) -> UInt64 = { [unowned self] in self.memcgData($0) }
         for (s, chunk) in memmap.chunks.sorted(by: { $0.key < $1.key }) {
-            phys.addBulk(PhysicalMemory.BulkRegion(physical: chunk.physical, length: MachineLayout.twoMiB) { buf in
+            phys.addBulk(PhysicalMemory.BulkRegion(physical: chunk.physical, length: platform.memmapBytesPerSection) { buf in
                 map.fillStructPages(first: s * pps, count: Int(pps), buf: buf, blocks: blocks,
                                     memcgData: charge, memmapBase: chunk.base, profile: prof)
             })
@@ -150,22 +152,25 @@ extension Simulator {
         let sectionSize = layouts.size("mem_section")
         let entryOf: (UInt64) -> UInt64
         if memoryModel != .sparseStatic {
-            let rootsVA = kmem.directMap(memblock.alloc(4096 * 8))
+            let perRoot = platform.sectionsPerRoot
+            let rootsVA = kmem.directMap(memblock.alloc(memoryModel.sectionRoots * 8))
             var rootPages: [UInt64: UInt64] = [:]
-            for s in sections where rootPages[s / 128] == nil {
-                let va = kmem.directMap(memblock.alloc(4096))
-                rootPages[s / 128] = va
-                kmem.writeU64(rootsVA + (s / 128) * 8, va)
+            for s in sections where rootPages[s / perRoot] == nil {
+                let va = kmem.directMap(memblock.alloc(MachineLayout.pageSize))
+                rootPages[s / perRoot] = va
+                kmem.writeU64(rootsVA + (s / perRoot) * 8, va)
             }
             kmem.writeU64(sym("mem_section"), rootsVA)
-            entryOf = { rootPages[$0 / 128]! + ($0 % 128) * sectionSize }
+            entryOf = { rootPages[$0 / perRoot]! + ($0 % perRoot) * sectionSize }
         } else {
             let table = sym("mem_section")
             entryOf = { table + $0 * sectionSize }
         }
-        // 64 pageblocks per section, NR_PAGEBLOCK_BITS (4, or 8 from 6.16) each.
+        // 64 pageblocks per section (4K pages; 4 with 16K, 1 with 64K), NR_PAGEBLOCK_BITS (4,
+        // or 8 from 6.16) each.
+        let blocksPerSection = platform.pageblocksPerSection
         let flagsAt = layouts.offset("mem_section_usage", "pageblock_flags")
-        let usageSize = flagsAt + UInt64(pageblockWords(blocks: 64) * 8)
+        let usageSize = flagsAt + UInt64(pageblockWords(blocks: blocksPerSection) * 8)
         let usageBase = kmem.directMap(memblock.alloc(UInt64(sections.count) * usageSize))
         let pps = MachineLayout.pagesPerSection
         for (n, s) in sections.enumerated() {
@@ -178,13 +183,17 @@ extension Simulator {
             if let pe = pageExtSections[s] {
                 kmem.writeU64(entry + layouts.offset("mem_section", "page_ext"), pe &- pageExtSize &* (s * pps))
             }
-            var subsections: UInt64 = 0
-            for i in 0..<UInt64(64) {
-                let a = (s * pps + i * 512) << 12, b = a + MachineLayout.twoMiB
-                if layout.ram.contains(where: { $0.start < b && $0.end > a }) { subsections |= 1 << i }
+            // One bit per 2 MiB subsection: 64 (one word) or 256 (64K pages) per section.
+            let sectionStart = s << platform.sectionShift
+            for w in 0..<(platform.subsectionsPerSection / 64) {
+                var subsections: UInt64 = 0
+                for i in 0..<UInt64(64) {
+                    let a = sectionStart + (w * 64 + i) * MachineLayout.twoMiB, b = a + MachineLayout.twoMiB
+                    if layout.ram.contains(where: { $0.start < b && $0.end > a }) { subsections |= 1 << i }
+                }
+                kmem.writeU64(usage + layouts.offset("mem_section_usage", "subsection_map") + w * 8, subsections)
             }
-            kmem.writeU64(usage + layouts.offset("mem_section_usage", "subsection_map"), subsections)
-            writePageblockFlags(at: usage + flagsAt, firstBlock: s * 64, blocks: 64)
+            writePageblockFlags(at: usage + flagsAt, firstBlock: s * blocksPerSection, blocks: blocksPerSection)
         }
     }
 
@@ -201,7 +210,7 @@ extension Simulator {
 
     /// pfn_valid: SPARSEMEM by section; FLATMEM's mem_map covers every pfn below max_mapnr.
     func isValidPfn(_ pfn: UInt64) -> Bool {
-        memoryModel.isSparse ? presentSectionSet.contains(pfn >> (MachineLayout.sectionShift - 12)) : pfn < layout.maxPfn
+        memoryModel.isSparse ? presentSectionSet.contains(pfn >> (MachineLayout.sectionShift - MachineLayout.pageShift)) : pfn < layout.maxPfn
     }
 
     /// A pageblock bitmap: the migratetype of blocks [firstBlock, firstBlock + blocks) in the
@@ -249,9 +258,10 @@ extension Simulator {
                 data.withUnsafeMutableBytes { map.fillPageExt(first: s * pps, count: Int(pps), buf: $0, blocks: blocks, tasks: tasks, slot: slot) }
                 var off = 0
                 while off < data.count {
-                    let page = Array(data[off..<(off + 4096)])
+                    let ps = Int(MachineLayout.pageSize)
+                    let page = Array(data[off..<(off + ps)])
                     if page.contains(where: { $0 != 0 }) { kmem.write(va + UInt64(off), page) }
-                    off += 4096
+                    off += ps
                 }
             }
         }

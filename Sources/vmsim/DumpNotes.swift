@@ -19,7 +19,7 @@ struct DumpNotes {
             return descAt
         }
         for cpu in 0..<2 {
-            var prstatus = [UInt8](repeating: 0, count: 336)
+            var prstatus = [UInt8](repeating: 0, count: Platform.current.prstatusSize)
             prstatus.replaceSubrange(32..<36, with: le(UInt64(cpu == 0 ? 1203 : 0), 4))   // pr_pid
             _ = note("CORE", 1, prstatus)
         }

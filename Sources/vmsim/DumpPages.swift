@@ -3,9 +3,12 @@
 /// and the bulk regions) are touched; every other page is known to be zero without looking,
 /// which is what keeps 64 GiB machines quick.
 final class DumpPages {
-    static let pageSize = 4096
+    /// The kernel's page size; the simulator's page store keeps 4 KiB pieces of it.
+    static var pageSize: Int { Int(MachineLayout.pageSize) }
+    private let shift = MachineLayout.pageShift
+    private static let storePage = 4096
 
-    /// Pages the simulator's page store or a bulk region wrote, ascending.
+    /// 4 KiB store pieces (PA >> 12) the simulator's page store wrote, ascending.
     private let sparsePfns: [UInt64]
     private let bulk: [PhysicalMemory.BulkRegion]
     private let phys: PhysicalMemory
@@ -26,16 +29,17 @@ final class DumpPages {
         blocks = sim.workload.blocks
         sparsePfns = sim.phys.pages.keys.sorted()
         bulk = sim.phys.bulk.sorted { $0.physical < $1.physical }
-        ramPfns = sim.layout.ram.map { (start: ($0.start + 4095) / 4096, end: $0.end / 4096) }.filter { $0.start < $0.end }
+        let ps = MachineLayout.pageSize, shift = MachineLayout.pageShift
+        ramPfns = sim.layout.ram.map { (start: ($0.start + ps - 1) / ps, end: $0.end / ps) }.filter { $0.start < $0.end }
         maxPfn = sim.layout.maxPfn
         kernelData = [UInt64](repeating: 0, count: Int(maxPfn / 64 + 1))
         func mark(_ a: UInt64, _ b: UInt64) {
             var p = a
             while p < min(b, maxPfn) { kernelData[Int(p >> 6)] |= 1 << (p & 63); p += 1 }
         }
-        for r in sim.memblock.reserved { mark(r.start >> 12, (r.end + 4095) >> 12) }
-        for r in bulk { mark(r.physical >> 12, (r.physical &+ r.length + 4095) >> 12) }
-        for p in sparsePfns { mark(p, p + 1) }
+        for r in sim.memblock.reserved { mark(r.start >> shift, (r.end + ps - 1) >> shift) }
+        for r in bulk { mark(r.physical >> shift, (r.physical &+ r.length + ps - 1) >> shift) }
+        for p in sparsePfns { let k = (p << 12) >> shift; mark(k, k + 1) }
     }
 
     /// Whether `makedumpfile -d 31` would drop the page for what it is (zero pages aside):
@@ -85,8 +89,9 @@ final class DumpPages {
 
     /// Calls `body` for every RAM page in pfn order, `chunkPages` pages at a time (never across
     /// a RAM range boundary). The chunk memory is reused: `body` must copy what it keeps.
-    func forEachChunk(chunkPages: Int = 8192, _ body: (Chunk) throws -> Void) throws {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkPages * DumpPages.pageSize, alignment: 4096)
+    func forEachChunk(chunkPages: Int = (32 << 20) / DumpPages.pageSize, _ body: (Chunk) throws -> Void) throws {
+        let ps = DumpPages.pageSize
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkPages * ps, alignment: 4096)
         defer { buffer.deallocate() }
         buffer.initializeMemory(as: UInt8.self, repeating: 0)
         var written = [Bool](repeating: false, count: chunkPages)
@@ -102,17 +107,19 @@ final class DumpPages {
                 let end = first + UInt64(count)
                 // Clear what the previous chunk wrote.
                 for i in 0..<chunkPages where written[i] {
-                    UnsafeMutableRawBufferPointer(rebasing: buffer[(i * 4096)..<((i + 1) * 4096)]).initializeMemory(as: UInt8.self, repeating: 0)
+                    UnsafeMutableRawBufferPointer(rebasing: buffer[(i * ps)..<((i + 1) * ps)]).initializeMemory(as: UInt8.self, repeating: 0)
                     written[i] = false
                 }
-                // Pages from the sparse store.
-                while sparseIndex < sparsePfns.count && sparsePfns[sparseIndex] < first { sparseIndex += 1 }
-                while sparseIndex < sparsePfns.count && sparsePfns[sparseIndex] < end {
-                    let pfn = sparsePfns[sparseIndex]
-                    let i = Int(pfn - first)
-                    if let bytes = phys.pages[pfn] {
+                // Pages from the sparse store (4 KiB pieces, placed inside their kernel page).
+                let sp = DumpPages.storePage
+                while sparseIndex < sparsePfns.count && (sparsePfns[sparseIndex] << 12) >> shift < first { sparseIndex += 1 }
+                while sparseIndex < sparsePfns.count && (sparsePfns[sparseIndex] << 12) >> shift < end {
+                    let spfn = sparsePfns[sparseIndex]
+                    let i = Int((spfn << 12) >> shift - first)
+                    let at = i * ps + Int((spfn << 12) & UInt64(ps - 1))
+                    if let bytes = phys.pages[spfn] {
                         bytes.withUnsafeBytes { src in
-                            UnsafeMutableRawBufferPointer(rebasing: buffer[(i * 4096)..<((i + 1) * 4096)]).copyMemory(from: src)
+                            UnsafeMutableRawBufferPointer(rebasing: buffer[at..<(at + sp)]).copyMemory(from: src)
                         }
                         written[i] = true
                     }
@@ -120,7 +127,7 @@ final class DumpPages {
                 }
                 // Bulk regions overlapping the chunk: generated once each, their non-zero pages
                 // laid over the sparse ones (as the ELF writer does).
-                let chunkStart = first << 12, chunkEnd = end << 12
+                let chunkStart = first << shift, chunkEnd = end << shift
                 while bulkIndex < bulk.count && bulk[bulkIndex].physical &+ bulk[bulkIndex].length <= chunkStart { bulkIndex += 1 }
                 var b = bulkIndex
                 while b < bulk.count && bulk[b].physical < chunkEnd {
@@ -133,17 +140,17 @@ final class DumpPages {
                         region = (b, bytes)
                     }
                     let from = max(r.physical, chunkStart), to = min(r.physical &+ r.length, chunkEnd)
-                    var pa = from & ~0xfff
+                    var pa = from & ~UInt64(ps - 1)
                     while pa < to {
                         // Page-granular overlay; a region edge inside a page copies its part.
-                        let a = max(pa, r.physical), z = min(pa + 4096, r.physical &+ r.length, to)
+                        let a = max(pa, r.physical), z = min(pa + UInt64(ps), r.physical &+ r.length, to)
                         let src = UnsafeRawBufferPointer(rebasing: region!.bytes[Int(a - r.physical)..<Int(z - r.physical)])
                         if !DumpPages.isZeroBytes(src) {
-                            let i = Int((pa >> 12) - first)
-                            UnsafeMutableRawBufferPointer(rebasing: buffer[(i * 4096 + Int(a - pa))...]).copyMemory(from: src)
+                            let i = Int((pa >> shift) - first)
+                            UnsafeMutableRawBufferPointer(rebasing: buffer[(i * ps + Int(a - pa))...]).copyMemory(from: src)
                             written[i] = true
                         }
-                        pa += 4096
+                        pa += UInt64(ps)
                     }
                     b += 1
                 }
@@ -168,7 +175,7 @@ final class DumpPages {
     }
 
     private static func isZeroBytes(_ b: UnsafeRawBufferPointer) -> Bool {
-        if b.count == 4096 { return isZero(b) }
+        if b.count % 8 == 0 { return isZero(b) }
         return !b.contains(where: { $0 != 0 })
     }
 }

@@ -24,7 +24,7 @@ struct ELFImage {
     var bytes: [UInt8]
     private(set) var sections: [Section] = []
     private(set) var symbols: [Symbol] = []
-    /// Link-time addresses that hold an absolute 64-bit pointer (R_X86_64_64).
+    /// Link-time addresses that hold an absolute 64-bit pointer (R_X86_64_64, R_AARCH64_ABS64).
     private(set) var absoluteRelocations: [UInt64] = []
 
     struct FormatError: Error, CustomStringConvertible { let description: String }
@@ -60,10 +60,11 @@ struct ELFImage {
                 o += 24
             }
         }
+        let abs64: UInt64 = bytes.count > 19 && bytes[18] == 183 ? 257 : 1
         for s in sections where s.type == 4 && Int(s.info) < sections.count && sections[Int(s.info)].flags & 2 != 0 { // SHT_RELA for loaded sections
             var o = Int(s.offset)
             while o + 24 <= Int(s.offset + s.size) {
-                if try u64(o + 8) & 0xffff_ffff == 1 { absoluteRelocations.append(try u64(o)) }
+                if try u64(o + 8) & 0xffff_ffff == abs64 { absoluteRelocations.append(try u64(o)) }
                 o += 24
             }
         }

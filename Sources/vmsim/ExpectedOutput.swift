@@ -71,7 +71,7 @@ struct ExpectedOutput {
         let maxPfn = sim.layout.maxPfn
         var pfn: UInt64 = 0
         while pfn < maxPfn {
-            if pfn & 1023 == 0 && !sim.isValidPfn(pfn) { pfn += 1024; continue }
+            if pfn & 1023 == 0 && !sim.isValidPfn(pfn) { pfn += 1024; continue }   // sections are ≥ 1024 pages
             let k = map.kind[Int(pfn)]
             if k & 0x80 != 0 { pfn += UInt64(1) << UInt64(k & 0x7f); continue }
             let idx = map.owner[Int(pfn)]
@@ -81,8 +81,8 @@ struct ExpectedOutput {
             var s = firstLine(b, tasks[Int(b.task)])
             let pageFlags = pfn == b.pfn ? flagLayout.translate(b.pageFlags, slab: b.isSlab) : 0
             let flags = PageFlag.fields(ofPfn: pfn) | pageFlags
-            let pbType = sim.pageblockType(pfn >> 9)
-            s += "PFN \(p.hexPfn ? "0x" + String(pfn, radix: 16) : String(pfn)) type \(KernelFormat.migratetypeNames[GFP.migratetype(b.gfp)]) Block \(pfn >> 9) type \(KernelFormat.migratetypeNames[pbType]) Flags \(KernelFormat.pageFlags(flags))\n"
+            let pbType = sim.pageblockType(pfn >> MachineLayout.pageblockOrder)
+            s += "PFN \(p.hexPfn ? "0x" + String(pfn, radix: 16) : String(pfn)) type \(KernelFormat.migratetypeNames[GFP.migratetype(b.gfp)]) Block \(pfn >> MachineLayout.pageblockOrder) type \(KernelFormat.migratetypeNames[pbType]) Flags \(KernelFormat.pageFlags(flags))\n"
             s += stackText[b.handle] ?? ""
             if b.migrateReason >= 0 { s += "Page has been migrated, last migrate reason: \(KernelFormat.migrateReasonNames[Int(b.migrateReason)])\n" }
             switch p.printsMemcg ? b.memcg : .none {

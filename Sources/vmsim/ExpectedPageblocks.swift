@@ -7,7 +7,7 @@
 struct ExpectedPageblocks {
     let sim: Simulator
 
-    static let pageblockOrder: UInt64 = 9
+    static var pageblockOrder: UInt64 { MachineLayout.pageblockOrder }
 
 
     /// The pageblocks holding an allocated page of another migratetype than their own: the

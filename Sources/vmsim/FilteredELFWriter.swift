@@ -22,6 +22,7 @@ struct FilteredELFWriter {
     func write(to path: String) throws {
         let pages = DumpPages(sim: sim)
         let notes = DumpNotes(sim: sim)
+        let shift = MachineLayout.pageShift
         let kept = try pages.filteredBitmap(bytes: Int((pages.maxPfn + 7) / 8))
         func isKept(_ pfn: UInt64) -> Bool { kept[Int(pfn >> 3)] & (1 << UInt8(pfn & 7)) != 0 }
 
@@ -47,17 +48,17 @@ struct FilteredELFWriter {
         var offset = UInt64(notesOffset + notes.bytes.count)
         for i in segments.indices {
             segments[i].fileOffset = offset
-            offset += (segments[i].fileEnd - segments[i].start) << 12
+            offset += (segments[i].fileEnd - segments[i].start) << shift
         }
         var header: [UInt8] = [0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0] + [UInt8](repeating: 0, count: 8)
-        header += le(4, 2) + le(62, 2) + le(1, 4) + le(0, 8) + le(64, 8) + le(0, 8)
+        header += le(4, 2) + le(Platform.current.elfMachine, 2) + le(1, 4) + le(0, 8) + le(64, 8) + le(0, 8)
         header += le(0, 4) + le(64, 2) + le(56, 2) + le(UInt64(phnum), 2) + le(64, 2) + le(0, 2) + le(0, 2)
         header += le(4, 4) + le(0, 4) + le(UInt64(notesOffset), 8) + le(0, 8) + le(0, 8)
             + le(UInt64(notes.bytes.count), 8) + le(UInt64(notes.bytes.count), 8) + le(0, 8)
         for s in segments {
-            let pa = s.start << 12
+            let pa = s.start << shift
             header += le(1, 4) + le(7, 4) + le(s.fileOffset, 8) + le(sim.layout.pageOffsetBase &+ pa, 8) + le(pa, 8)
-                + le((s.fileEnd - s.start) << 12, 8) + le((s.memEnd - s.start) << 12, 8) + le(0, 8)
+                + le((s.fileEnd - s.start) << shift, 8) + le((s.memEnd - s.start) << shift, 8) + le(0, 8)
         }
         header += notes.bytes
 
@@ -74,7 +75,7 @@ struct FilteredELFWriter {
                 guard seg < segments.count, segments[seg].start <= pfn else {
                     throw DumpWriteError(description: "vmsim internal error: kept pfn \(pfn) in no segment")
                 }
-                try file.write(chunk.page(i), at: segments[seg].fileOffset + ((pfn - segments[seg].start) << 12))
+                try file.write(chunk.page(i), at: segments[seg].fileOffset + ((pfn - segments[seg].start) << shift))
             }
         }
     }

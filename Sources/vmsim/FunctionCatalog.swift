@@ -328,11 +328,19 @@ do_syscall_64 0xbe
         if MemoryModel.current.hasVmemmap {
             list.append(KernelFunction(name: "vmemmap_populate", size: 0x9c, isLocal: false, hasPrefix: true, innerLabels: []))
         }
-        return list
+        guard Platform.current.isARM64 else { return list }
+        // arm64: fixed 4-byte instructions (sizes and labels on 4 bytes), no call padding.
+        return list.map { f in
+            KernelFunction(name: f.name, size: (f.size + 3) & ~3, isLocal: f.isLocal, hasPrefix: false,
+                           innerLabels: f.innerLabels.map { ($0.0, ($0.1 + 3) & ~3) })
+        }
     }()
 
     /// The module's functions (brd): name and size.
-    static let moduleFunctions: [(String, Int)] = [
+    static var moduleFunctions: [(String, Int)] {
+        moduleFunctionTable.map { ($0.0, Platform.current.isARM64 ? ($0.1 + 3) & ~3 : $0.1) }
+    }
+    private static let moduleFunctionTable: [(String, Int)] = [
         ("brd_insert_page", 0xe0),
         ("brd_do_bvec", 0x1f8),
         ("brd_submit_bio", 0x630),

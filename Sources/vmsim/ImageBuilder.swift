@@ -3,53 +3,65 @@ import Foundation
 /// Writes the C, assembly and linker-script sources of the simulated kernel, builds them with
 /// gcc into an x86_64 ELF linked at the kernel's addresses, and returns the parsed image.
 enum ImageBuilder {
-    static let textLinkAddress: UInt64 = 0xffff_ffff_8100_0000
+    /// Where _text is linked: x86_64's __START_KERNEL, arm64's KIMAGE_VADDR.
+    static var textLinkAddress: UInt64 {
+        Platform.current.isARM64 ? ARM64Layout.kimageVaddr : 0xffff_ffff_8100_0000
+    }
     static let startKernelMap: UInt64 = 0xffff_ffff_8000_0000
+    /// The cross compiler for arm64 (Debian's gcc-aarch64-linux-gnu), the host gcc for x86_64.
+    static var gcc: String { Platform.current.isARM64 ? "aarch64-linux-gnu-gcc" : "gcc" }
 
     struct BuildError: Error, CustomStringConvertible {
         let description: String
     }
 
+    /// The image's sections and symbols. x86_64: linked at __START_KERNEL with load addresses
+    /// below __START_KERNEL_map, 4K-aligned. arm64: linked at KIMAGE_VADDR with load addresses
+    /// equal to the virtual ones (as arch/arm64/kernel/vmlinux.lds.S leaves them), aligned to
+    /// SEGMENT_ALIGN (64K).
     static func linkerScript() -> String {
         // CODETAG_SECTIONS of include/asm-generic/vmlinux.lds.h: the tags inside .data.
         let codetags = KernelProfile.current.allocProfiling
             ? "    . = ALIGN(8);\n    __start_alloc_tags = .;\n    KEEP(*(alloc_tags))\n    __stop_alloc_tags = .;\n" : ""
+        let arm = Platform.current.isARM64
+        let align = arm ? "0x10000" : "0x1000"
+        func load(_ section: String) -> String { arm ? "" : "AT(ADDR(\(section)) - 0x\(String(startKernelMap, radix: 16))) " }
         return """
-        OUTPUT_FORMAT("elf64-x86-64")
-        OUTPUT_ARCH(i386:x86-64)
-        ENTRY(startup_64)
+        OUTPUT_FORMAT("\(arm ? "elf64-littleaarch64" : "elf64-x86-64")")
+        OUTPUT_ARCH(\(arm ? "aarch64" : "i386:x86-64"))
+        ENTRY(\(arm ? "_text" : "startup_64"))
         SECTIONS
         {
           . = 0x\(String(textLinkAddress, radix: 16));
           _text = .;
-          .text : AT(ADDR(.text) - 0x\(String(startKernelMap, radix: 16))) {
+          .text : \(load(".text")){
             _stext = .;
             *(.head.text)
             *(.text .text.*)
             _etext = .;
           }
-          . = ALIGN(0x1000);
-          .rodata : AT(ADDR(.rodata) - 0x\(String(startKernelMap, radix: 16))) {
+          . = ALIGN(\(align));
+          .rodata : \(load(".rodata")){
             __start_rodata = .;
             *(.rodata .rodata.*)
           }
-          .notes : AT(ADDR(.notes) - 0x\(String(startKernelMap, radix: 16))) {
+          .notes : \(load(".notes")){
             __start_notes = .;
             *(.note.gnu.build-id)
             __stop_notes = .;
             __end_rodata = .;
           }
-          . = ALIGN(0x1000);
-          .data : AT(ADDR(.data) - 0x\(String(startKernelMap, radix: 16))) {
+          . = ALIGN(\(align));
+          .data : \(load(".data")){
             _sdata = .;
             *(.data .data.*)
         \(codetags)    _edata = .;
           }
-          . = ALIGN(0x1000);
-          .bss : AT(ADDR(.bss) - 0x\(String(startKernelMap, radix: 16))) {
+          . = ALIGN(\(align));
+          .bss : \(load(".bss")){
             __bss_start = .;
             *(.bss .bss.* COMMON)
-            . = ALIGN(0x1000);
+            . = ALIGN(\(align));
             __bss_stop = .;
           }
           _end = .;
@@ -58,9 +70,13 @@ enum ImageBuilder {
         """
     }
 
-    /// Function bodies: int3 filler of the ELF size, padded to 16 bytes, each preceded by a
-    /// 16-byte `__pfx_` symbol when the function has call padding.
+    /// Function bodies: filler of the ELF size (x86 int3; arm64 `brk #0`, 4-byte instructions),
+    /// padded to 16 bytes, each preceded by a 16-byte `__pfx_` symbol when the function has
+    /// call padding (x86 only).
     static func assembly() -> String {
+        let arm = Platform.current.isARM64
+        let function = arm ? "%function" : "@function"
+        func fill(_ bytes: Int) -> String { arm ? "\t.fill \(bytes / 4), 4, 0xd4200000\n" : "\t.fill \(bytes), 1, 0xcc\n" }
         var s = "\t.section .head.text,\"ax\"\n"
         var first = true
         for f in FunctionCatalog.functions {
@@ -69,22 +85,22 @@ enum ImageBuilder {
             } else if f.name == "start_kernel" {
                 s += "\t.text\n"
             }
-            s += "\t.p2align 4, 0xcc\n"
+            s += arm ? "\t.p2align 4\n" : "\t.p2align 4, 0xcc\n"
             if f.hasPrefix {
                 let pfx = "__pfx_" + f.name
                 s += f.isLocal ? "" : "\t.globl \(pfx)\n"
                 s += "\t.type \(pfx), @function\n\(pfx):\n\t.fill 16, 1, 0x90\n\t.size \(pfx), 16\n"
             }
             s += f.isLocal ? "" : "\t.globl \(f.name)\n"
-            s += "\t.type \(f.name), @function\n\(f.name):\n"
+            s += "\t.type \(f.name), \(function)\n\(f.name):\n"
             var at = 0
             for (label, offset) in f.innerLabels {
-                s += "\t.fill \(offset - at), 1, 0xcc\n\t.globl \(label)\n\(label):\n"
+                s += fill(offset - at) + "\t.globl \(label)\n\(label):\n"
                 at = offset
             }
-            s += "\t.fill \(f.size - at), 1, 0xcc\n\t.size \(f.name), \(f.size)\n"
+            s += fill(f.size - at) + "\t.size \(f.name), \(f.size)\n"
         }
-        s += "\t.section .note.GNU-stack,\"\",@progbits\n"
+        s += "\t.section .note.GNU-stack,\"\",\(arm ? "%progbits" : "@progbits")\n"
         return s
     }
 
@@ -93,6 +109,12 @@ enum ImageBuilder {
     }
 
     static func compilerFlags() -> [String] {
+        if Platform.current.isARM64 {
+            return ["-g", "-gdwarf-5", "-O0", "-fno-pic", "-fno-pie", "-no-pie", "-mcmodel=small",
+                    "-mgeneral-regs-only", "-ffreestanding", "-fno-common", "-nostdlib", "-static",
+                    "-fno-asynchronous-unwind-tables", "-fno-eliminate-unused-debug-types",
+                    "-fno-stack-protector"]
+        }
         return ["-g", "-gdwarf-5", "-O0", "-fno-pic", "-fno-pie", "-no-pie", "-mcmodel=kernel",
                 "-ffreestanding", "-fno-common", "-nostdlib", "-static",
                 "-fno-asynchronous-unwind-tables", "-fno-eliminate-unused-debug-types",
@@ -108,11 +130,11 @@ enum ImageBuilder {
         try linkerScript().write(to: workDir.appendingPathComponent("vmlinux.lds"), atomically: true, encoding: .utf8)
         // Compile each file to a named object first so the symbol table names no temp files.
         let prefixMap = "-ffile-prefix-map=\(workDir.path)=."
-        try run("gcc", compilerFlags() + [prefixMap, "-c", "-o", "kernel.o", "kernel.c"], in: workDir)
-        try run("gcc", compilerFlags() + [prefixMap, "-c", "-o", "entry.o", "entry.S"], in: workDir)
-        try run("gcc", compilerFlags() + [
+        try run(gcc, compilerFlags() + [prefixMap, "-c", "-o", "kernel.o", "kernel.c"], in: workDir)
+        try run(gcc, compilerFlags() + [prefixMap, "-c", "-o", "entry.o", "entry.S"], in: workDir)
+        try run(gcc, compilerFlags() + [
             "-Wl,-T,vmlinux.lds", "-Wl,--emit-relocs", "-Wl,--build-id=sha1",
-            "-Wl,-z,max-page-size=0x1000", "-Wl,--no-warn-rwx-segments",
+            "-Wl,-z,max-page-size=\(Platform.current.isARM64 ? "0x10000" : "0x1000")", "-Wl,--no-warn-rwx-segments",
             "-o", "vmlinux", "kernel.o", "entry.o",
         ], in: workDir)
         return [UInt8](try Data(contentsOf: workDir.appendingPathComponent("vmlinux")))
@@ -120,6 +142,7 @@ enum ImageBuilder {
 
     /// Compiles the type declarations with a main() that prints sizes and offsets, and runs it.
     static func probeLayouts(workDir: URL, queries: [(key: String, expr: String)]) throws -> [String: Int] {
+        if Platform.current.isARM64 { return try probeCrossLayouts(workDir: workDir, queries: queries) }
         var src = KernelDeclarations.types + "\n"
         src += "#define offsetof(T, m) __builtin_offsetof(T, m)\nint printf(const char *, ...);\nint main(void) {\n"
         for q in queries {
@@ -133,6 +156,42 @@ enum ImageBuilder {
         for line in out.split(separator: "\n") {
             let kv = line.split(separator: "=", maxSplits: 1)
             if kv.count == 2, let v = Int(kv[1]) { result[String(kv[0])] = v }
+        }
+        return result
+    }
+
+    /// arm64: no aarch64 binary can run here, so each query becomes an initialized constant
+    /// and the cross compiler's own assembly output (`-S`) gives its value: `.xword N` (or
+    /// `.zero 8` for 0) after the constant's label.
+    static func probeCrossLayouts(workDir: URL, queries: [(key: String, expr: String)]) throws -> [String: Int] {
+        var src = KernelDeclarations.types + "\n#define offsetof(T, m) __builtin_offsetof(T, m)\n"
+        for (i, q) in queries.enumerated() {
+            src += "const unsigned long vmsim_probe_\(i) = (unsigned long)(\(q.expr));\n"
+        }
+        try src.write(to: workDir.appendingPathComponent("probe.c"), atomically: true, encoding: .utf8)
+        try run(gcc, ["-O0", "-w", "-g0", "-S", "-o", "probe.s", "probe.c"], in: workDir)
+        let asm = try String(contentsOf: workDir.appendingPathComponent("probe.s"), encoding: .utf8)
+        var values: [Int: Int] = [:]
+        var current: Int? = nil
+        for raw in asm.split(separator: "\n") {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("vmsim_probe_"), line.hasSuffix(":") {
+                current = Int(line.dropFirst("vmsim_probe_".count).dropLast())
+                continue
+            }
+            guard let i = current else { continue }
+            let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if parts.count == 2, parts[0] == ".xword" || parts[0] == ".8byte" || parts[0] == ".dword" {
+                values[i] = Int(parts[1])
+            } else if parts.count == 2, parts[0] == ".zero", parts[1] == "8" {
+                values[i] = 0
+            }
+            current = nil
+        }
+        var result: [String: Int] = [:]
+        for (i, q) in queries.enumerated() {
+            guard let v = values[i] else { throw BuildError(description: "layout probe: no value for \(q.key) in probe.s") }
+            result[q.key] = v
         }
         return result
     }

@@ -1,6 +1,7 @@
-/// The kernel's compressed symbol tables (scripts/kallsyms.c format as of 6.12, x86_64 SMP, so
-/// CONFIG_KALLSYMS_ABSOLUTE_PERCPU: offsets are negative, relative to kallsyms_relative_base − 1)
-/// and the %pS lookup that the kernel does with them.
+/// The kernel's compressed symbol tables (scripts/kallsyms.c format as of 6.12; x86_64 SMP has
+/// CONFIG_KALLSYMS_ABSOLUTE_PERCPU: offsets are negative, relative to kallsyms_relative_base − 1;
+/// arm64 has not: offsets are unsigned, above kallsyms_relative_base) and the %pS lookup that
+/// the kernel does with them.
 struct Kallsyms {
     struct Entry {
         let name: String
@@ -112,8 +113,9 @@ struct Kallsyms {
         }
 
         var offsets: [UInt8] = []
+        let absolutePercpu = !Platform.current.isARM64
         for e in entries {
-            let off = Int64(bitPattern: relativeBase &- e.address &- 1)
+            let off = absolutePercpu ? Int64(bitPattern: relativeBase &- e.address &- 1) : Int64(e.address - relativeBase)
             offsets += le(UInt64(bitPattern: off), 4)
         }
         let byName = entries.indices.sorted {

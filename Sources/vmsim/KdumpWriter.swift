@@ -16,9 +16,11 @@ struct KdumpWriter {
     let compression: PageCompression
     let exclude: Bool
 
-    static let blockSize = 4096
+    /// block_size: the page size.
+    static var blockSize: Int { Int(MachineLayout.pageSize) }
     static let descriptorSize = 24
-    static let chunkPages = 8192
+    /// 32 MiB of pages per chunk (8192 with 4K pages).
+    static var chunkPages: Int { (32 << 20) / blockSize }
 
     func write(to sink: DumpSink) throws {
         let pages = DumpPages(sim: sim)
@@ -170,7 +172,7 @@ struct KdumpWriter {
         put(&h, 8, 6, 4)                                          // header_version
         // utsname as init_uts_ns holds it (see KernelGlobals).
         let uts = ["Linux", "vmsim", KernelDeclarations.release,
-                   "#1 SMP PREEMPT_DYNAMIC Thu Jan  1 00:00:00 UTC 2026", "x86_64", "(none)"]
+                   "#1 SMP PREEMPT_DYNAMIC Thu Jan  1 00:00:00 UTC 2026", Platform.current.utsMachine, "(none)"]
         for (i, s) in uts.enumerated() {
             let bytes = Array(s.utf8.prefix(64))
             h.replaceSubrange((12 + 65 * i)..<(12 + 65 * i + bytes.count), with: bytes)

@@ -144,9 +144,9 @@ enum zone_stat_item {
 	NR_VM_ZONE_STAT_ITEMS
 };
 
-#define MAX_PAGE_ORDER 10
+#define MAX_PAGE_ORDER \#(Platform.current.maxOrder)
 #define NR_PAGE_ORDERS (MAX_PAGE_ORDER + 1)
-#define MAX_NUMNODES 64
+#define MAX_NUMNODES \#(1 << Platform.current.nodesShift)
 
 struct free_area {
 	struct list_head free_list[MIGRATE_TYPES];

@@ -7,11 +7,38 @@ extension KernelDeclarations {
     static let kallsymsNamesBytes = 96 * 1024
     static let kallsymsTokenBytes = 4096
 
+    /// The variables that describe the kernel's virtual layout, per architecture.
+    static var layoutGlobals: String {
+        let p = Platform.current
+        guard p.isARM64 else {
+            return """
+/* ---- memory layout (x86_64, CONFIG_DYNAMIC_MEMORY_LAYOUT) ---- */
+unsigned long page_offset_base = 0xffff888000000000UL;
+unsigned long vmalloc_base = 0xffffc90000000000UL;
+unsigned long vmemmap_base = 0xffffea0000000000UL;
+unsigned long phys_base;
+unsigned int __pgtable_l5_enabled;
+pgd_t init_top_pgt[512] __page_aligned;
+
+"""
+        }
+        // arm64: memstart_addr is PHYS_OFFSET (s64, arch/arm64/mm/init.c); swapper_pg_dir is
+        // one page in the image (vmlinux.lds.S), whatever its level's entry count.
+        return """
+/* ---- memory layout (arm64, \(p.pageSize >> 10)K pages, \(p.vaBits)-bit VA) ---- */
+s64 memstart_addr;
+u64 kimage_voffset;
+u64 vabits_actual;
+pgd_t swapper_pg_dir[\(p.entriesPerTable)] __page_aligned;
+
+"""
+    }
+
     static var globals: String {
         return #"""
 #define __used __attribute__((used))
 #define __rodata __attribute__((section(".rodata")))
-#define __page_aligned __attribute__((aligned(4096)))
+#define __page_aligned __attribute__((aligned(\#(Platform.current.pageSize))))
 
 #define ___GFP_DMA            0x01u
 #define ___GFP_HIGHMEM        0x02u
@@ -62,20 +89,13 @@ struct uts_namespace init_uts_ns = {
 		.nodename = "vmsim",
 		.release = "\#(release)",
 		.version = "#1 SMP PREEMPT_DYNAMIC Thu Jan  1 00:00:00 UTC 2026",
-		.machine = "x86_64",
+		.machine = "\#(Platform.current.utsMachine)",
 		.domainname = "(none)",
 	},
 };
 const char linux_banner[] = "\#(banner.replacingOccurrences(of: "\n", with: "\\n"))";
 
-/* ---- memory layout (x86_64, CONFIG_DYNAMIC_MEMORY_LAYOUT) ---- */
-unsigned long page_offset_base = 0xffff888000000000UL;
-unsigned long vmalloc_base = 0xffffc90000000000UL;
-unsigned long vmemmap_base = 0xffffea0000000000UL;
-unsigned long phys_base;
-unsigned int __pgtable_l5_enabled;
-pgd_t init_top_pgt[512] __page_aligned;
-unsigned long min_low_pfn;
+\#(layoutGlobals)unsigned long min_low_pfn;
 unsigned long max_low_pfn;
 unsigned long max_pfn;
 atomic_long_t _totalram_pages;

@@ -126,14 +126,15 @@ extension Simulator {
     /// brd's memory (text and data pages mapped in the module area), its struct module with
     /// the mod_kallsyms tables, linked on `modules`.
     func writeModule() {
-        let textPages = module.textSize / 4096
-        let pages = textPages + module.dataSize / 4096
-        var backing: [UInt64] = workload.moduleBlocks.prefix(Int(pages)).map { workload.blocks[$0].pfn << 12 }
-        while backing.count < Int(pages) { backing.append(memblock.alloc(4096)) }
+        let ps = MachineLayout.pageSize
+        let textPages = module.textSize / ps
+        let pages = textPages + module.dataSize / ps
+        var backing: [UInt64] = workload.moduleBlocks.prefix(Int(pages)).map { workload.blocks[$0].pfn << MachineLayout.pageShift }
+        while backing.count < Int(pages) { backing.append(memblock.alloc(ps)) }
         for (i, pa) in backing.enumerated() {
-            let va = module.textBase + UInt64(i) * 4096
+            let va = module.textBase + UInt64(i) * ps
             kmem.map(virtualPage: va, toPhysical: pa)
-            pageTables.map4K(va: va, pa: pa, executable: UInt64(i) < textPages)
+            pageTables.map(va: va, pa: pa, length: ps, executable: UInt64(i) < textPages)
         }
         kmem.write(module.textBase, [UInt8](repeating: 0xcc, count: Int(module.textSize)))
 
@@ -180,21 +181,32 @@ extension Simulator {
     }
 
     func writeGlobals(stackTable: (va: UInt64, buckets: Int), percpu: [UInt64], memmap: Memmap) {
-        kmem.writeU64(sym("page_offset_base"), layout.pageOffsetBase)
-        kmem.writeU64(sym("vmalloc_base"), layout.vmallocBase)
-        kmem.writeU64(sym("vmemmap_base"), layout.vmemmapBase)
-        kmem.writeU64(sym("phys_base"), layout.physBase)
-        kmem.writeU64(sym("min_low_pfn"), 0)
-        kmem.writeU64(sym("max_low_pfn"), min(layout.maxPfn, 1 << 20))
+        let firstPfn = layout.ram[0].start / MachineLayout.pageSize
+        if let a = layout.arm64 {
+            kmem.writeU64(sym("memstart_addr"), a.physOffset)
+            kmem.writeU64(sym("kimage_voffset"), a.kimageVoffset)
+            kmem.writeU64(sym("vabits_actual"), a.vaBits)
+            kmem.writeU64(sym("min_low_pfn"), firstPfn)
+            kmem.writeU64(sym("max_low_pfn"), layout.maxPfn)
+        } else {
+            kmem.writeU64(sym("page_offset_base"), layout.pageOffsetBase)
+            kmem.writeU64(sym("vmalloc_base"), layout.vmallocBase)
+            kmem.writeU64(sym("vmemmap_base"), layout.vmemmapBase)
+            kmem.writeU64(sym("phys_base"), layout.physBase)
+            kmem.writeU64(sym("min_low_pfn"), 0)
+            kmem.writeU64(sym("max_low_pfn"), min(layout.maxPfn, 1 << 20))
+        }
         kmem.writeU64(sym("max_pfn"), layout.maxPfn)
-        let ramPages = layout.ram.reduce(UInt64(0)) { $0 + ($1.end - $1.start) / 4096 }
+        let ramPages = layout.ram.reduce(UInt64(0)) { $0 + ($1.end - $1.start) / MachineLayout.pageSize }
         kmem.writeU64(sym("_totalram_pages"), ramPages)
         for (i, p) in percpu.enumerated() { kmem.writeU64(sym("__per_cpu_offset") + UInt64(i) * 8, p) }
         kmem.writeU32(sym("nr_cpu_ids"), UInt32(percpu.count))
         kmem.writeU64(sym("node_online_map"), 1)
         let hs = sym("hstates")
-        kmem.writeU32(hs + layouts.offset("hstate", "order"), 9)
-        kmem.writeString(hs + layouts.offset("hstate", "name"), "hugepages-2048kB")
+        // The PMD-sized hstate: order pageblock_order, "hugepages-<PMD_SIZE in kB>kB".
+        let hugeOrder = MachineLayout.pageblockOrder
+        kmem.writeU32(hs + layouts.offset("hstate", "order"), UInt32(hugeOrder))
+        kmem.writeString(hs + layouts.offset("hstate", "name"), "hugepages-\((MachineLayout.pageSize << hugeOrder) >> 10)kB")
         kmem.writeU32(sym("hugetlb_max_hstate"), 1)
 
         // Node 0 and its zones: node_data[0] with NUMA, the static contig_page_data without.
@@ -206,10 +218,14 @@ extension Simulator {
             pgdat = sym("contig_page_data")
         }
         var zones: [(va: UInt64, span: ZoneSpan)] = []
-        kmem.writeU32(pgdat + layouts.offset("pglist_data", "nr_zones"), layout.maxPfn > (1 << 20) ? 3 : 2)
-        kmem.writeU64(pgdat + layouts.offset("pglist_data", "node_start_pfn"), 0)
+        // nr_zones: one past the highest populated zone (DMA alone on small arm64 machines).
+        let fourG = (1 << 32) / MachineLayout.pageSize
+        let nrZones: UInt32 = layout.maxPfn > fourG ? 3 : platform.isARM64 ? 1 : 2
+        kmem.writeU32(pgdat + layouts.offset("pglist_data", "nr_zones"), nrZones)
+        let nodeStart = platform.isARM64 ? firstPfn : 0
+        kmem.writeU64(pgdat + layouts.offset("pglist_data", "node_start_pfn"), nodeStart)
         kmem.writeU64(pgdat + layouts.offset("pglist_data", "node_present_pages"), ramPages)
-        kmem.writeU64(pgdat + layouts.offset("pglist_data", "node_spanned_pages"), layout.maxPfn)
+        kmem.writeU64(pgdat + layouts.offset("pglist_data", "node_spanned_pages"), layout.maxPfn - nodeStart)
         kmem.writeU32(pgdat + layouts.offset("pglist_data", "node_id"), 0)
         for (z, span) in zoneSpans.enumerated() {
             let zone = pgdat + layouts.offset("pglist_data", "node_zones") + UInt64(z) * layouts.size("zone")

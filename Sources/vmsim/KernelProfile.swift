@@ -80,8 +80,14 @@ struct KernelProfile: Equatable {
     var tableKind: TableKind {
         version >= 608 ? .listHeads : version >= 601 ? .pointerWithMask : version >= 515 ? .pointerNoMask : .staticArray
     }
-    /// Handle bitfields (4K pages, bit 0 first).
-    var handleIndexBits: Int { version >= 608 ? 17 : version >= 601 ? 16 : 21 }
+    /// Handle bitfields, bit 0 first: the pool index, then the offset in 16-byte units
+    /// (DEPOT_OFFSET_BITS = DEPOT_POOL_ORDER 2 + PAGE_SHIFT - DEPOT_STACK_ALIGN 4: 10 with 4K
+    /// pages), then valid (≤6.7) and extra (6.1+) bits; the index takes what is left of 32.
+    var handleOffsetBits: Int { Int(Platform.current.pageShift) - 2 }
+    var handleIndexBits: Int { (version >= 608 ? 27 : version >= 601 ? 26 : 31) - handleOffsetBits }
+    /// DEPOT_MAX_POOLS (6.3+, one less than the index can count from 6.8) or
+    /// STACK_ALLOC_MAX_SLABS, capped at 8192: 8192 with 4K pages, fewer with 64K.
+    var depotMaxPools: Int { min((1 << handleIndexBits) - (version >= 608 ? 1 : 0), 8192) }
     var handleHasValid: Bool { version < 608 }
     var handleHasExtra: Bool { version >= 601 }
     /// The pool index is stored plus one (6.9+); 6.8.0 stores it as is.
@@ -93,7 +99,7 @@ struct KernelProfile: Equatable {
     func handle(pool: Int, offset: Int) -> UInt32 {
         let index = UInt32(pool + (handlePlusOne ? 1 : 0))
         var h = index | UInt32(offset >> 4) << UInt32(handleIndexBits)
-        if handleHasValid { h |= 1 << UInt32(handleIndexBits + 10) }
+        if handleHasValid { h |= 1 << UInt32(handleIndexBits + handleOffsetBits) }
         return h
     }
     /// Bytes a page_owner record of `frames` entries takes in its pool.

@@ -1,10 +1,11 @@
 /// Physical RAM ranges, KASLR offsets and the randomized virtual bases of one simulated boot.
 struct MachineLayout {
-    static let pageSize: UInt64 = 4096
-    static let sectionShift: UInt64 = 27
-    static let pagesPerSection: UInt64 = 1 << (27 - 12)
-    static let pageblockOrder: UInt64 = 9
-    static let maxOrder: UInt64 = 10
+    static var pageSize: UInt64 { Platform.current.pageSize }
+    static var pageShift: UInt64 { Platform.current.pageShift }
+    static var sectionShift: UInt64 { Platform.current.sectionShift }
+    static var pagesPerSection: UInt64 { Platform.current.pagesPerSection }
+    static var pageblockOrder: UInt64 { Platform.current.pageblockOrder }
+    static var maxOrder: UInt64 { Platform.current.maxOrder }
     static let twoMiB: UInt64 = 2 << 20
     static let oneGiB: UInt64 = 1 << 30
 
@@ -13,8 +14,14 @@ struct MachineLayout {
     let memoryBytes: UInt64
     let kernelOffset: UInt64      // KERNELOFFSET
     let kernelLoadPhys: UInt64    // physical address of _text
-    let physBase: UInt64          // phys_base (two's complement when negative)
+    let physBase: UInt64          // phys_base (two's complement when negative); arm64: PHYS_OFFSET
+    /// The VA of physical address 0 through the linear map (x86 page_offset_base; arm64
+    /// PAGE_OFFSET - PHYS_OFFSET), so that directMap(pa) = pageOffsetBase + pa.
     let pageOffsetBase: UInt64
+    /// Image VA - PA (x86: __START_KERNEL_map - phys_base).
+    let kimageVoffset: UInt64
+    /// arm64's layout numbers (nil on x86_64).
+    let arm64: ARM64Layout?
     let vmallocBase: UInt64
     let vmemmapBase: UInt64
     let moduleBase: UInt64        // where the module's text is mapped
@@ -24,6 +31,21 @@ struct MachineLayout {
 
     init(memoryBytes: UInt64, rng: inout SeededRandom) {
         self.memoryBytes = memoryBytes
+        if Platform.current.isARM64 {
+            let a = ARM64Layout(memoryBytes: memoryBytes, rng: &rng)
+            arm64 = a
+            ram = [(start: ARM64Layout.ramBase, end: ARM64Layout.ramBase + memoryBytes)]
+            kernelOffset = a.kaslrOffset
+            kernelLoadPhys = a.imagePhys
+            physBase = a.physOffset
+            pageOffsetBase = a.pageOffset &- a.physOffset
+            kimageVoffset = a.kimageVoffset
+            vmallocBase = a.vmallocStart
+            vmemmapBase = a.vmemmap
+            moduleBase = a.modulesVaddr &+ (0x100 + rng.below(0x300)) * MachineLayout.pageSize
+            return
+        }
+        arm64 = nil
         let mib: UInt64 = 1 << 20
         var ranges: [(UInt64, UInt64)] = [(0x1000, 0x9f000)]
         let threeG = 3 * MachineLayout.oneGiB
@@ -46,6 +68,7 @@ struct MachineLayout {
         let top = max(32 * mib, min(memoryBytes / 4, 512 * mib))
         kernelLoadPhys = 16 * mib + rng.below((top - 16 * mib) / MachineLayout.twoMiB) * MachineLayout.twoMiB
         physBase = kernelLoadPhys &- (ImageBuilder.textLinkAddress &- ImageBuilder.startKernelMap) &- kernelOffset
+        kimageVoffset = ImageBuilder.startKernelMap &- physBase
         pageOffsetBase = 0xffff_8880_0000_0000 &+ rng.below(2048) * MachineLayout.oneGiB
         vmallocBase = 0xffff_c900_0000_0000 &+ rng.below(2048) * MachineLayout.oneGiB
         vmemmapBase = 0xffff_ea00_0000_0000 &+ rng.below(1024) * MachineLayout.oneGiB
@@ -59,7 +82,8 @@ struct MachineLayout {
 
     /// Whether any RAM lies in pageblock `block` (pageblock_order 9).
     func blockHasRAM(_ block: UInt64) -> Bool {
-        let a = block << (MachineLayout.pageblockOrder + 12), b = a + (1 << (MachineLayout.pageblockOrder + 12))
+        let shift = MachineLayout.pageblockOrder + MachineLayout.pageShift
+        let a = block << shift, b = a + (1 << shift)
         return ram.contains { $0.start < b && $0.end > a }
     }
 
@@ -76,8 +100,10 @@ struct MachineLayout {
         return result
     }
 
-    /// Zone of a pfn: DMA below 16 MiB, DMA32 below 4 GiB, Normal above.
+    /// Zone of a pfn: DMA below 16 MiB, DMA32 below 4 GiB, Normal above. arm64 (QEMU virt,
+    /// no DMA-limited device): ZONE_DMA spans all RAM below 4 GiB, DMA32 is empty.
     static func zone(ofPfn pfn: UInt64) -> UInt64 {
+        if Platform.current.isARM64 { return pfn < (1 << (32 - MachineLayout.pageShift)) ? 0 : 2 }
         if pfn < 4096 { return 0 }
         if pfn < (1 << 20) { return 1 }
         return 2

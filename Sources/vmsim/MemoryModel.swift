@@ -29,7 +29,12 @@ enum MemoryModel: String, CaseIterable, ExpressibleByArgument {
 
     /// NR_SECTION_ROOTS for SPARSEMEM: NR_MEM_SECTIONS (2^(46-27)) over SECTIONS_PER_ROOT
     /// (128 with EXTREME: a 4 KiB page of 32-byte mem_sections; 1 without).
-    var sectionRoots: UInt64 { self == .sparseStatic ? 1 << 19 : 4096 }
+    /// arm64: 2^(MAX_PHYSMEM_BITS - SECTION_SIZE_BITS) sections, PAGE_SIZE / 32 per root.
+    var sectionRoots: UInt64 {
+        let p = Platform.current
+        if p.isARM64 { return (1 << (p.maxPhysmemBits - p.sectionShift)) / p.sectionsPerRoot }
+        return self == .sparseStatic ? 1 << 19 : 4096
+    }
 
     /// The largest machine the model is simulated for: FLATMEM keeps mem_map and page_ext in
     /// two physically contiguous arrays taken from the first RAM range below 3 GiB.
@@ -62,7 +67,7 @@ enum {
 
 struct mem_section_usage {
 \tstruct callback_head rcu;
-\tunsigned long subsection_map[1];
+\tunsigned long subsection_map[\(Platform.current.subsectionsPerSection / 64)];
 \tunsigned long pageblock_flags[0];
 };
 

@@ -70,16 +70,16 @@ enum PageFlag {
     static let count = 20  // __NR_PAGEFLAGS
     /// Field positions in page->flags, from the top bit down (page-flags-layout.h): the section
     /// number only for SPARSEMEM without VMEMMAP (SECTIONS_SHIFT 46 - 27 = 19 bits), the node
-    /// with NUMA (NODES_SHIFT 6), the zone (ZONES_SHIFT 2).
+    /// with NUMA (NODES_SHIFT: x86_64 6, arm64 4), the zone (ZONES_SHIFT 2).
     static var sectionsWidth: UInt64 { MemoryModel.current.isSparse && !MemoryModel.current.hasVmemmap ? 19 : 0 }
     static var sectionsShift: UInt64 { 64 - sectionsWidth }
-    static var nodesWidth: UInt64 { MemoryModel.current.isNUMA ? 6 : 0 }
+    static var nodesWidth: UInt64 { MemoryModel.current.isNUMA ? Platform.current.nodesShift : 0 }
     static var nodesShift: UInt64 { sectionsShift - nodesWidth }
     static var zonesShift: UInt64 { nodesShift - 2 }
 
     /// The section, node (0) and zone fields of pfn's page->flags.
     static func fields(ofPfn pfn: UInt64) -> UInt64 {
-        let section = sectionsWidth == 0 ? 0 : (pfn >> (MachineLayout.sectionShift - 12)) << sectionsShift
+        let section = sectionsWidth == 0 ? 0 : (pfn >> (MachineLayout.sectionShift - MachineLayout.pageShift)) << sectionsShift
         return section | MachineLayout.zone(ofPfn: pfn) << zonesShift
     }
 }

@@ -18,9 +18,10 @@ struct ModuleLayout {
             at += (UInt64(size) + 15) & ~15
         }
         functions = fns
-        textSize = (at + 4095) & ~4095
+        let ps = MachineLayout.pageSize
+        textSize = (at + ps - 1) & ~(ps - 1)
         dataBase = textBase + textSize
-        dataSize = 3 * 4096
+        dataSize = 3 * ps
     }
 
     /// Kernel-side %pS for a module address: name+off/size [brd], size to the next symbol or

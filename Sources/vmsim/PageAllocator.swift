@@ -15,11 +15,16 @@ final class PageAllocator {
     /// Every pfn range handed out (for the free-space computation).
     private(set) var used: [(UInt64, UInt64)] = []
 
+    /// pageblock_order (9 with 4K pages).
+    private let blockOrder = MachineLayout.pageblockOrder
+    private var blockPages: UInt64 { 1 << blockOrder }
+
     init(freeRanges: [(UInt64, UInt64)]) {
+        let o = blockOrder
         for (s, e) in freeRanges {
-            var pb = s >> 9
-            while pb << 9 < e {
-                let a = max(s, pb << 9), b = min(e, (pb + 1) << 9)
+            var pb = s >> o
+            while pb << o < e {
+                let a = max(s, pb << o), b = min(e, (pb + 1) << o)
                 if a < b { queue.append(Piece(start: a, end: b)); taken.append(false) }
                 pb += 1
             }
@@ -31,8 +36,8 @@ final class PageAllocator {
     /// Allocates 2^order pages for `migratetype`; nil when memory is exhausted.
     func allocate(order: Int, migratetype: Int) -> UInt64? {
         let n = UInt64(1) << UInt64(order)
-        if order >= 9 {
-            let blocks = Int(n >> 9)
+        if UInt64(order) >= blockOrder {
+            let blocks = Int(n >> blockOrder)
             var i = max(head, largeHint)
             while i + blocks <= queue.count {
                 let first = queue[i]
@@ -40,13 +45,13 @@ final class PageAllocator {
                 if ok {
                     for k in 0..<blocks {
                         let p = queue[i + k]
-                        if taken[i + k] || p.start != first.start + UInt64(k) * 512 || p.end != p.start + 512 { ok = false; break }
+                        if taken[i + k] || p.start != first.start + UInt64(k) * blockPages || p.end != p.start + blockPages { ok = false; break }
                     }
                 }
                 if ok {
                     for k in 0..<blocks { taken[i + k] = true }
                     largeHint = i + blocks
-                    for k in 0..<UInt64(blocks) { pageblockType[(first.start >> 9) + k] = migratetype }
+                    for k in 0..<UInt64(blocks) { pageblockType[(first.start >> blockOrder) + k] = migratetype }
                     used.append((first.start, first.start + n))
                     return first.start
                 }
@@ -68,7 +73,7 @@ final class PageAllocator {
             let p = queue[head]
             taken[head] = true
             head += 1
-            pageblockType[p.start >> 9] = migratetype
+            pageblockType[p.start >> blockOrder] = migratetype
             cursors[migratetype] = (p.start, p.end)
         }
         return nil

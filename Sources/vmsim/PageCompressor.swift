@@ -20,7 +20,7 @@ enum PageCompression: String, CaseIterable {
 final class PageCompressor {
     let kind: PageCompression
     /// Room for the largest output of any of the compressors for one page.
-    static let outputCapacity = 4096 * 2 + 1024
+    static var outputCapacity: Int { Int(MachineLayout.pageSize) * 2 + 1024 }
     private var lzoWork: UnsafeMutableRawPointer?
     private var zstd: OpaquePointer?
 

@@ -1,6 +1,15 @@
+/// The kernel's page tables as the simulator builds them: mappings are added during boot and
+/// the tables are written to their physical pages at the end.
+protocol KernelPageTables: AnyObject {
+    /// Maps [va, va + length) to [pa, pa + length), with block mappings where the alignment
+    /// and the length allow them, pages elsewhere.
+    func map(va: UInt64, pa: UInt64, length: UInt64, executable: Bool)
+    func write(to phys: PhysicalMemory)
+}
+
 /// x86_64 4-level page tables rooted at init_top_pgt. Tables are built in memory and written
 /// to their physical pages at the end; new tables come from memblock.
-final class PageTables {
+final class PageTables: KernelPageTables {
     static let present: UInt64 = 0x1, writable: UInt64 = 0x2, accessed: UInt64 = 0x20
     static let dirty: UInt64 = 0x40, large: UInt64 = 0x80, global: UInt64 = 0x100
     static let nx: UInt64 = 1 << 63
@@ -46,6 +55,20 @@ final class PageTables {
     func map4K(va: UInt64, pa: UInt64, executable: Bool = false) {
         let t = table(for: va, level: 0)
         tables[t]![index(va, level: 0)] = pa | PageTables.tableFlags | PageTables.global | (executable ? 0 : PageTables.nx)
+    }
+
+    func map(va: UInt64, pa: UInt64, length: UInt64, executable: Bool) {
+        let twoMiB: UInt64 = 2 << 20
+        var off: UInt64 = 0
+        while off < length {
+            if (va &+ off) & (twoMiB - 1) == 0, (pa + off) & (twoMiB - 1) == 0, length - off >= twoMiB {
+                map2M(va: va &+ off, pa: pa + off, executable: executable)
+                off += twoMiB
+            } else {
+                map4K(va: va &+ off, pa: pa + off, executable: executable)
+                off += 4096
+            }
+        }
     }
 
     func write(to phys: PhysicalMemory) {

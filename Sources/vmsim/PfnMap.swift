@@ -26,12 +26,13 @@ final class PfnMap {
         kind = [UInt8](repeating: Kind.reserved.rawValue, count: Int(limit))
         owner = [Int32](repeating: -1, count: Int(limit))
         // RAM starts free; reserved ranges, untracked and allocated pages are cut out of it.
+        let ps = MachineLayout.pageSize
         for r in layout.ram {
-            let a = (r.start + 4095) / 4096, b = r.end / 4096
+            let a = (r.start + ps - 1) / ps, b = r.end / ps
             for p in a..<b { kind[Int(p)] = Kind.free.rawValue }
         }
         for r in reserved {
-            for p in (r.start / 4096)..<((r.end + 4095) / 4096) where Int(p) < kind.count { kind[Int(p)] = Kind.reserved.rawValue }
+            for p in (r.start / ps)..<((r.end + ps - 1) / ps) where Int(p) < kind.count { kind[Int(p)] = Kind.reserved.rawValue }
         }
         for (a, b) in untracked { for p in a..<b { kind[Int(p)] = Kind.untracked.rawValue } }
         for (i, blk) in blocks.enumerated() {
@@ -50,7 +51,7 @@ final class PfnMap {
             while q < end && kind[Int(q)] == Kind.free.rawValue { q += 1 }
             var a = p
             while a < q {
-                var order = 10
+                var order = Int(MachineLayout.maxOrder)
                 while order > 0 && (a & ((1 << UInt64(order)) - 1) != 0 || a + (1 << UInt64(order)) > q) { order -= 1 }
                 kind[Int(a)] = Kind.buddyHead.rawValue | UInt8(order)
                 buddies.append((a, order))

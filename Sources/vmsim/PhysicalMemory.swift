@@ -61,12 +61,14 @@ final class KernelMemory {
 
     func directMap(_ pa: UInt64) -> UInt64 { layout.pageOffsetBase &+ pa }
 
-    func map(virtualPage va: UInt64, toPhysical pa: UInt64) { smallMappings[va & ~0xfff] = pa & ~0xfff }
+    private let pageMask = MachineLayout.pageSize - 1
+
+    func map(virtualPage va: UInt64, toPhysical pa: UInt64) { smallMappings[va & ~pageMask] = pa & ~pageMask }
 
     func physical(of va: UInt64) -> UInt64? {
-        if va >= imageStart && va < imageEnd { return va &- ImageBuilder.startKernelMap &+ layout.physBase }
+        if va >= imageStart && va < imageEnd { return va &- layout.kimageVoffset }
         if va >= layout.pageOffsetBase && va < layout.pageOffsetBase &+ layout.endPhys { return va &- layout.pageOffsetBase }
-        if let p = smallMappings[va & ~0xfff] { return p | (va & 0xfff) }
+        if let p = smallMappings[va & ~pageMask] { return p | (va & pageMask) }
         return nil
     }
 
@@ -74,7 +76,7 @@ final class KernelMemory {
         var done = 0
         while done < bytes.count {
             let a = va &+ UInt64(done)
-            let n = min(4096 - Int(a & 0xfff), bytes.count - done)
+            let n = min(Int(pageMask + 1) - Int(a & pageMask), bytes.count - done)
             guard let pa = physical(of: a) else {
                 fatalError("vmsim internal error: write to unmapped kernel address 0x\(String(a, radix: 16))")
             }
@@ -110,14 +112,15 @@ final class Memblock {
         ranges = cut
     }
 
-    func alloc(_ size: UInt64, align: UInt64 = 4096, reserve: Bool = true) -> UInt64 {
+    func alloc(_ size: UInt64, align: UInt64 = MachineLayout.pageSize, reserve: Bool = true) -> UInt64 {
         for i in stride(from: ranges.count - 1, through: 0, by: -1) {
             let r = ranges[i]
             guard r.end >= size else { continue }
             let start = (r.end - size) & ~(align - 1)
             if start >= r.start {
                 ranges[i].end = start
-                if reserve { reserved.append((start, start + ((size + 4095) & ~4095))) }
+                let ps = MachineLayout.pageSize
+                if reserve { reserved.append((start, start + ((size + ps - 1) & ~(ps - 1)))) }
                 return start
             }
         }
@@ -136,7 +139,8 @@ final class Memblock {
             }
             if cur < r.end { result.append((cur, r.end)) }
         }
-        return result.map { (($0.0 + 4095) / 4096, $0.1 / 4096) }.filter { $0.0 < $0.1 }
+        let ps = MachineLayout.pageSize
+        return result.map { (($0.0 + ps - 1) / ps, $0.1 / ps) }.filter { $0.0 < $0.1 }
     }
 }
 
@@ -157,7 +161,8 @@ final class KernelHeap {
     func alloc(_ size: Int, align: UInt64 = 16) -> UInt64 {
         var start = (cur + align - 1) & ~(align - 1)
         if cur == 0 || start + UInt64(size) > end {
-            let chunk = max(UInt64(64 << 10), (UInt64(size) + 4095) & ~4095)
+            let ps = MachineLayout.pageSize
+            let chunk = max(UInt64(64 << 10), (UInt64(size) + ps - 1) & ~(ps - 1))
             let pa = memblock.alloc(chunk)
             cur = kmem.directMap(pa)
             end = cur + chunk

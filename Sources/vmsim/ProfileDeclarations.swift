@@ -129,10 +129,10 @@ extension KernelDeclarations {
     }
 
     static var stackDepotTypes: String {
-        var s = "#define DEPOT_POOL_ORDER 2\n#define DEPOT_POOL_SIZE (1UL << (12 + DEPOT_POOL_ORDER))\n"
-        s += "#define CONFIG_STACKDEPOT_MAX_FRAMES 64\n#define DEPOT_MAX_POOLS 8192\n#define STACK_ALLOC_MAX_SLABS 8192\n"
+        var s = "#define DEPOT_POOL_ORDER 2\n#define DEPOT_POOL_SIZE (1UL << (\(Platform.current.pageShift) + DEPOT_POOL_ORDER))\n"
+        s += "#define CONFIG_STACKDEPOT_MAX_FRAMES 64\n#define DEPOT_MAX_POOLS \(P.depotMaxPools)\n#define STACK_ALLOC_MAX_SLABS \(P.depotMaxPools)\n"
         s += "#define STACK_HASH_SIZE (1L << 20)\n\nunion handle_parts {\n\tdepot_stack_handle_t handle;\n\tstruct {\n"
-        s += "\t\tu32 \(P.handleIndexName) : \(P.handleIndexBits);\n\t\tu32 offset : 10;\n"
+        s += "\t\tu32 \(P.handleIndexName) : \(P.handleIndexBits);\n\t\tu32 offset : \(P.handleOffsetBits);\n"
         if P.handleHasValid { s += "\t\tu32 valid : 1;\n" }
         if P.handleHasExtra { s += "\t\tu32 extra : 5;\n" }
         s += "\t};\n};\n\n"

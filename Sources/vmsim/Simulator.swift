@@ -21,7 +21,9 @@ final class Simulator {
     var kmem: KernelMemory!
     var memblock: Memblock!
     var heap: KernelHeap!
-    var pageTables: PageTables!
+    var pageTables: KernelPageTables!
+    /// The machine simulated (`--arch`, `--granule`, `--va-bits`), fixed like the profile.
+    let platform = Platform.current
     var module: ModuleLayout!
     var symbols: SymbolResolver!
     var workload: Workload!
@@ -75,13 +77,14 @@ final class Simulator {
         let imgEnd = image.symbol("_end")!.value &+ layout.kernelOffset
         kmem = KernelMemory(layout: layout, phys: phys, imageStart: imgStart, imageEnd: imgEnd)
         memblock = Memblock(layout: layout)
-        memblock.reserve(0, 0x100000)   // the first MiB stays reserved on x86
+        if !platform.isARM64 { memblock.reserve(0, 0x100000) }  // the first MiB stays reserved on x86
         let imgPhysEnd = (layout.kernelLoadPhys + (imgEnd - imgStart) + MachineLayout.twoMiB - 1) & ~(MachineLayout.twoMiB - 1)
         memblock.reserve(layout.kernelLoadPhys, imgPhysEnd)
         heap = KernelHeap(memblock: memblock, kmem: kmem)
-        pageTables = PageTables(rootPhys: kmem.physical(of: sym("init_top_pgt"))!) { [unowned self] in
-            self.memblock.alloc(4096)
-        }
+        let root = kmem.physical(of: sym(platform.pageTableRoot))!
+        let newTable: () -> UInt64 = { [unowned self] in self.memblock.alloc(MachineLayout.pageSize) }
+        pageTables = platform.isARM64 ? ARM64PageTables(rootPhys: root, newTable: newTable)
+                                      : PageTables(rootPhys: root, newTable: newTable)
         module = ModuleLayout(base: layout.moduleBase)
         symbols = SymbolResolver(image: image, kallsyms: kallsyms, kernelOffset: layout.kernelOffset, module: module)
 
@@ -96,7 +99,7 @@ final class Simulator {
         // 3. The workload runs on what memblock left to the page allocator.
         let allocator = PageAllocator(freeRanges: memblock.freePfnRanges(excluding: []))
         workload = Workload(allocator: allocator, symbols: symbols, kmem: kmem,
-                            totalPages: layout.ram.reduce(0) { $0 + ($1.end - $1.start) / 4096 }, seed: seed)
+                            totalPages: layout.ram.reduce(0) { $0 + ($1.end - $1.start) / MachineLayout.pageSize }, seed: seed)
         workload.run()
         if profile.allocProfiling {
             allocTags = AllocTagModel(profile: profile, seed: seed, cpus: percpu.count, ramBytes: memoryBytes,

@@ -1,9 +1,10 @@
 /// The stack depot: records in 16 KiB pools, handles and record sizes as the profile lays
 /// them out (KernelProfile), and the refcounts page_owner keeps (6.9+).
 final class StackDepotModel {
-    static let poolSize = 16384
+    /// DEPOT_POOL_SIZE: 4 pages.
+    static var poolSize: Int { Int(MachineLayout.pageSize) << 2 }
     static let saturated: UInt32 = 0xc000_0000
-    static let maxPools = 8192
+    static var maxPools: Int { KernelProfile.current.depotMaxPools }
 
     struct Record {
         let entries: [UInt64]      // runtime addresses

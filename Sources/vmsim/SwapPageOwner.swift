@@ -161,7 +161,7 @@ struct SwapPageOwnerWriter {
         var bySlot: [Int: [(UInt64, UInt64)]] = [:]
         for e in entries { bySlot[Int(((e.0 &- base) >> shift) & 63), default: []].append(e) }
         var count = 0, values = 0
-        for (slot, list) in bySlot {
+        for (slot, list) in bySlot.sorted(by: { $0.key < $1.key }) {   // slot order: the same seed, the same bytes
             let value: UInt64
             if shift == 0 {
                 value = list[0].1

@@ -28,6 +28,11 @@ struct SymbolResolver {
         guard let (start, room) = functions[caller] else {
             fatalError("vmsim internal error: unknown function \(caller)")
         }
+        if Platform.current.isARM64 {
+            // The instruction after a 4-byte `bl`, never past the function's last one.
+            let slots = max(room / 4, 2) - 1
+            return start &+ min(4 + 4 * (stableHash(caller + ">" + callee) % slots), room >= 4 ? room - 4 : 0)
+        }
         let span = room > 12 ? room - 6 : 1
         let site = 5 + stableHash(caller + ">" + callee) % span
         return start &+ min(site, room > 0 ? room - 1 : 0)

@@ -1,5 +1,6 @@
 /// The VMCOREINFO note text, in the order and formats 6.12's crash_save_vmcoreinfo_init and
-/// arch_crash_save_vmcoreinfo (x86_64) write it, plus CRASHTIME appended at crash time.
+/// arch_crash_save_vmcoreinfo (x86_64; arm64's of 6.1 or 6.12) write it, plus CRASHTIME
+/// appended at crash time.
 extension Simulator {
     func vmcoreinfoText() -> String {
         let L = layouts!
@@ -9,11 +10,11 @@ extension Simulator {
         func symbol(_ n: String) { line("SYMBOL(\(n))=\(hex(sym(n)))") }
         line("OSRELEASE=\(KernelDeclarations.release)")
         if profile.version >= 510 { line("BUILD-ID=\(buildID())") }
-        line("PAGESIZE=4096")
+        line("PAGESIZE=\(platform.pageSize)")
         symbol("init_uts_ns")
         line("OFFSET(uts_namespace.name)=\(L.offset("uts_namespace", "name"))")
         symbol("node_online_map")
-        line("SYMBOL(swapper_pg_dir)=\(hex(sym("init_top_pgt")))")
+        line("SYMBOL(swapper_pg_dir)=\(hex(sym(platform.pageTableRoot)))")
         symbol("_stext")
         if profile.version >= 612 { line("NUMBER(VMALLOC_START)=0x\(hex(layout.vmallocBase))") }
         if !memoryModel.isNUMA {
@@ -28,8 +29,8 @@ extension Simulator {
             line("LENGTH(mem_section)=\(memoryModel.sectionRoots)")
             line("SIZE(mem_section)=\(L.size("mem_section"))")
             line("OFFSET(mem_section.section_mem_map)=\(L.offset("mem_section", "section_mem_map"))")
-            line("NUMBER(SECTION_SIZE_BITS)=27")
-            line("NUMBER(MAX_PHYSMEM_BITS)=46")
+            line("NUMBER(SECTION_SIZE_BITS)=\(platform.sectionShift)")
+            line("NUMBER(MAX_PHYSMEM_BITS)=\(platform.maxPhysmemBits)")
         }
         for t in ["page", "pglist_data", "zone", "free_area", "list_head", "nodemask_t"] { line("SIZE(\(t))=\(L.size(t))") }
         for f in ["flags", "_refcount", "mapping", "lru", "_mapcount", "private", "compound_head"] {
@@ -66,6 +67,11 @@ extension Simulator {
             for k in ["kallsyms_names", "kallsyms_num_syms", "kallsyms_token_table", "kallsyms_token_index",
                       "kallsyms_offsets", "kallsyms_relative_base"] { symbol(k) }
         }
+        if let a = layout.arm64 {
+            s += arm64Lines(a)
+            line("CRASHTIME=\(crashTime)")
+            return s
+        }
         line("NUMBER(phys_base)=\(Int64(bitPattern: layout.physBase))")
         symbol("init_top_pgt")
         line("NUMBER(pgtable_l5_enabled)=0")
@@ -77,6 +83,26 @@ extension Simulator {
         line("NUMBER(KERNEL_IMAGE_SIZE)=1073741824")
         line("NUMBER(sme_mask)=0")
         line("CRASHTIME=\(crashTime)")
+        return s
+    }
+
+    /// arm64's arch_crash_save_vmcoreinfo (arch/arm64/kernel/crash_core.c in 6.1,
+    /// vmcore_info.c in 6.12): VA_BITS in decimal, the rest in 0x-hex; VMALLOC_START is
+    /// printed here up to 6.11 (the generic part prints it from 6.12).
+    private func arm64Lines(_ a: ARM64Layout) -> String {
+        func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
+        var s = "NUMBER(VA_BITS)=\(a.vaBits)\n"
+        s += "NUMBER(MODULES_VADDR)=\(hex(a.modulesVaddr))\n"
+        s += "NUMBER(MODULES_END)=\(hex(a.modulesEnd))\n"
+        if profile.version < 612 { s += "NUMBER(VMALLOC_START)=\(hex(a.vmallocStart))\n" }
+        s += "NUMBER(VMALLOC_END)=\(hex(a.vmallocEnd))\n"
+        s += "NUMBER(VMEMMAP_START)=\(hex(a.vmemmapStart))\n"
+        s += "NUMBER(VMEMMAP_END)=\(hex(a.vmemmapEnd))\n"
+        s += "NUMBER(kimage_voffset)=\(hex(a.kimageVoffset))\n"
+        s += "NUMBER(PHYS_OFFSET)=\(hex(a.physOffset))\n"
+        s += "NUMBER(TCR_EL1_T1SZ)=\(hex(a.tcrT1SZ))\n"
+        s += "KERNELOFFSET=\(String(a.kaslrOffset, radix: 16))\n"
+        s += "NUMBER(KERNELPACMASK)=\(hex(a.pacMask))\n"
         return s
     }
 

@@ -24,7 +24,7 @@ struct VMCoreWriter {
         let layout = sim.layout!
         var notes: [UInt8] = []
         for cpu in 0..<2 {
-            var prstatus = [UInt8](repeating: 0, count: 336)
+            var prstatus = [UInt8](repeating: 0, count: Platform.current.prstatusSize)
             let pid = le(UInt64(cpu == 0 ? 1203 : 0), 4)
             prstatus.replaceSubrange(32..<36, with: pid)   // pr_pid
             notes += note(name: "CORE", type: 1, desc: prstatus)
@@ -37,7 +37,7 @@ struct VMCoreWriter {
         var dataOffset = UInt64((notesOffset + notes.count + 4095) & ~4095)
         var fileOffsets: [UInt64] = []
         var header: [UInt8] = [0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0] + [UInt8](repeating: 0, count: 8)
-        header += le(4, 2) + le(62, 2) + le(1, 4) + le(0, 8) + le(64, 8) + le(0, 8)
+        header += le(4, 2) + le(Platform.current.elfMachine, 2) + le(1, 4) + le(0, 8) + le(64, 8) + le(0, 8)
         header += le(0, 4) + le(64, 2) + le(56, 2) + le(UInt64(phnum), 2) + le(64, 2) + le(0, 2) + le(0, 2)
         header += le(4, 4) + le(0, 4) + le(UInt64(notesOffset), 8) + le(0, 8) + le(0, 8)
             + le(UInt64(notes.count), 8) + le(UInt64(notes.count), 8) + le(0, 8)

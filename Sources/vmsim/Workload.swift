@@ -55,6 +55,7 @@ final class Workload {
     /// Pools come from the page allocator; once page_owner runs, their pages are stamped with
     /// dummy_handle (the allocation happens inside page_owner) and counted on the dummy stack.
     private func allocatePool() -> UInt64 {
+        // DEPOT_POOL_ORDER 2: four pages.
         guard let pfn = allocator.allocate(order: 2, migratetype: 0) else { fatalError("vmsim: no memory for stack depot pools") }
         if pageOwnerActive {
             blocks.append(OwnerBlock(pfn: pfn, order: 2, gfp: poolGfp, handle: dummyHandle, ts: now, task: currentTask))
@@ -62,7 +63,7 @@ final class Workload {
         } else {
             untracked.append((pfn, pfn + 4))
         }
-        return kmem.directMap(pfn << 12)
+        return kmem.directMap(pfn << MachineLayout.pageShift)
     }
 
     func stack(_ chain: [String], leaf: String = "__set_page_owner") -> UInt32 {

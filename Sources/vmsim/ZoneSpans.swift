@@ -12,13 +12,20 @@ struct ZoneSpan {
 
 extension Simulator {
     var zoneSpans: [ZoneSpan] {
-        let ranges: [(String, UInt64, UInt64)] = [("DMA", 1, 4096), ("DMA32", 4096, 1 << 20),
+        var ranges: [(String, UInt64, UInt64)] = [("DMA", 1, 4096), ("DMA32", 4096, 1 << 20),
                                                  ("Normal", 1 << 20, max(1 << 20, layout.maxPfn)), ("Movable", 0, 0)]
+        let ps = MachineLayout.pageSize
+        if Platform.current.isARM64 {
+            // arm64 (zone_sizes_init): DMA up to 4 GiB from the first RAM pfn, DMA32 empty.
+            let first = layout.ram[0].start / ps, fourG = (1 << 32) / ps
+            ranges = [("DMA", first, max(first, fourG)), ("DMA32", 0, 0), ("Normal", fourG, max(fourG, layout.maxPfn)),
+                      ("Movable", 0, 0)]
+        }
         return ranges.map { name, start, end in
             let s = min(start, layout.maxPfn), e = min(end, layout.maxPfn)
             var present: UInt64 = 0
             for r in layout.ram {
-                let a = max(r.start / 4096, s), b = min(r.end / 4096, e)
+                let a = max(r.start / ps, s), b = min(r.end / ps, e)
                 if b > a { present += b - a }
             }
             return ZoneSpan(name: name, startPfn: e > s ? s : 0, spannedPages: e > s ? e - s : 0, presentPages: present)

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 
-/// vmsim: writes a simulated Linux 6.12 x86_64 crash dump (vmlinux + vmcore) with page_owner
-/// data, and what the live kernel would have printed about it.
+/// vmsim: writes a simulated Linux 6.12 x86_64 (or arm64) crash dump (vmlinux + vmcore) with
+/// page_owner data, and what the live kernel would have printed about it.
 struct VMSim: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vmsim",
@@ -32,12 +32,41 @@ struct VMSim: ParsableCommand {
     @Flag(help: "Boot without page_owner=on (no page_ext, page_owner_inited off).")
     var noPageOwner = false
 
+    @Option(help: "Architecture: \(Platform.Arch.allCases.map(\.rawValue).joined(separator: "|")).")
+    var arch: Platform.Arch = .x86_64
+
+    @Option(help: "arm64 translation granule (page size): 4K, 16K or 64K.")
+    var granule: String = "4K"
+
+    @Option(help: "arm64 virtual address bits: 39 (4K), 42 (64K), 47 (16K), 48 or 52.")
+    var vaBits: UInt64 = 48
+
     @Flag(help: .hidden)
     var printCTypes = false
+
+    /// PAGE_SHIFT of `--granule`.
+    var pageShift: UInt64? { ["4K": 12, "16K": 14, "64K": 16][granule.uppercased()] }
+
+    var platform: Platform {
+        arch == .arm64 ? Platform(arch: .arm64, pageShift: pageShift ?? 12, vaBits: vaBits) : .x86_64
+    }
 
     func validate() throws {
         guard KernelProfile(kernel) != nil else {
             throw ValidationError("--kernel: '\(kernel)' is not one of \(KernelProfile.names.joined(separator: ", "))")
+        }
+        if arch == .arm64 {
+            guard ["6.1", "6.12"].contains(kernel) else { throw ValidationError("--arch arm64 is simulated for --kernel 6.1 and 6.12") }
+            guard let shift = pageShift else { throw ValidationError("--granule: '\(granule)' is not 4K, 16K or 64K") }
+            let allowed = Platform.allowedVABits(pageShift: shift)
+            guard allowed.contains(vaBits) else {
+                throw ValidationError("--va-bits \(vaBits) is not offered with \(granule) pages (\(allowed.map(String.init).joined(separator: ", ")))")
+            }
+            guard memoryModel == .sparseExtreme else { throw ValidationError("--arch arm64 uses --memory-model sparse-extreme") }
+            // The linear map spans half the VA space (_PAGE_END - PAGE_OFFSET); RAM starts at 1 GiB.
+            if let bytes = VMSim.parseSize(memory), bytes > (UInt64(1) << (vaBits - 1)) - (1 << 30) {
+                throw ValidationError("--memory \(memory) does not fit the linear map of a \(vaBits)-bit VA")
+            }
         }
         if printCTypes { return }
         guard out != nil else { throw ValidationError("--out DIR is required") }
@@ -61,6 +90,7 @@ struct VMSim: ParsableCommand {
     func run() throws {
         KernelProfile.current = KernelProfile(kernel) ?? KernelProfile.current
         MemoryModel.current = memoryModel
+        Platform.current = platform
         if printCTypes {
             // The type declarations the vmlinux DWARF comes from (tests compile them).
             print(KernelDeclarations.types)
