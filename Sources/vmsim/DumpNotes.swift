@@ -23,9 +23,13 @@ struct DumpNotes {
             prstatus.replaceSubrange(32..<36, with: le(UInt64(cpu == 0 ? 1203 : 0), 4))   // pr_pid
             _ = note("CORE", 1, prstatus)
         }
-        let info = Array(sim.vmcoreinfoText().utf8)
-        vmcoreinfoOffset = note("VMCOREINFO", 0, info)
-        vmcoreinfoSize = info.count
+        if sim.vmcoreinfoNote {
+            let info = Array(sim.vmcoreinfoText().utf8)
+            vmcoreinfoOffset = note("VMCOREINFO", 0, info)
+            vmcoreinfoSize = info.count
+        } else {
+            (vmcoreinfoOffset, vmcoreinfoSize) = (0, 0)    // the kdump sub-header then names none
+        }
         bytes = blob
     }
 }

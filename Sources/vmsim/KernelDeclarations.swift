@@ -467,5 +467,20 @@ struct uts_namespace {
 };
 
 typedef struct { unsigned long pgd; } pgd_t;
+
+/* The parts of the boot task and mm a reader finds the KASLR slide by, when a dump has no
+ * VMCOREINFO note: init_mm.pgd points at the kernel's page table root, init_task.stack at
+ * init_stack (include/linux/mm_types.h, sched.h; the other members left out). */
+struct mm_struct {
+	unsigned long task_size;
+	pgd_t *pgd;
+	unsigned long flags;
+};
+struct task_struct {
+	unsigned int __state;
+	void *stack;
+	struct mm_struct *mm;
+	struct mm_struct *active_mm;
+};
 """# }
 }

@@ -95,7 +95,14 @@ struct uts_namespace init_uts_ns = {
 };
 const char linux_banner[] = "\#(banner.replacingOccurrences(of: "\n", with: "\\n"))";
 
-\#(layoutGlobals)unsigned long min_low_pfn;
+\#(layoutGlobals)/* ---- the boot task and mm; the kernel's own copy of VMCOREINFO (kernel/vmcore_info.c) ---- */
+struct mm_struct init_mm;
+struct task_struct init_task;
+unsigned long init_stack[2048] __page_aligned;
+unsigned char *vmcoreinfo_data;
+size_t vmcoreinfo_size;
+
+unsigned long min_low_pfn;
 unsigned long max_low_pfn;
 unsigned long max_pfn;
 atomic_long_t _totalram_pages;

@@ -197,6 +197,16 @@ extension Simulator {
             kmem.writeU64(sym("max_low_pfn"), min(layout.maxPfn, 1 << 20))
         }
         kmem.writeU64(sym("max_pfn"), layout.maxPfn)
+        // The image is copied as linked: pointers the kernel set at boot are written with the
+        // KASLR slide here.
+        kmem.writeU64(sym("init_mm") + layouts.offset("mm_struct", "pgd"), sym(Platform.current.pageTableRoot))
+        kmem.writeU64(sym("init_task") + layouts.offset("task_struct", "stack"), sym("init_stack"))
+        // The kernel builds its VMCOREINFO text at boot in a page of the direct map (crash time
+        // appends CRASHTIME there too); the note is a copy of it.
+        let text = Array(vmcoreinfoText().utf8)
+        phys.write(physical: vmcoreinfoPage, text)
+        kmem.writeU64(sym("vmcoreinfo_data"), kmem.directMap(vmcoreinfoPage))
+        kmem.writeU64(sym("vmcoreinfo_size"), UInt64(text.count))
         let ramPages = layout.ram.reduce(UInt64(0)) { $0 + ($1.end - $1.start) / MachineLayout.pageSize }
         kmem.writeU64(sym("_totalram_pages"), ramPages)
         for (i, p) in percpu.enumerated() { kmem.writeU64(sym("__per_cpu_offset") + UInt64(i) * 8, p) }

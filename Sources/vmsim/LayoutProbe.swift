@@ -36,6 +36,7 @@ struct Layouts {
         }
         if p.swapPageOwner { q += SwapPageOwnerDeclarations.layoutQueries }
         if p.allocProfiling { q += AllocTagDeclarations.layoutQueries }
+        off("struct mm_struct", "pgd", "mm_struct"); off("struct task_struct", "stack", "task_struct")
         size("struct pglist_data", "pglist_data")
         for f in ["node_zones", "nr_zones", "node_start_pfn", "node_present_pages", "node_spanned_pages", "node_id"] {
             off("struct pglist_data", f, "pglist_data")

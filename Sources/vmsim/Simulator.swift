@@ -40,6 +40,11 @@ final class Simulator {
     /// How the vmcore is written (--format, --exclude).
     var format: VMCoreFormat = .elf
     var exclude = false
+    /// Whether the dump carries the VMCOREINFO note (--no-vmcoreinfo: a QEMU guest started
+    /// without `-device vmcoreinfo`); the kernel's own copy is in its memory either way.
+    var vmcoreinfoNote = true
+    /// The direct-map page holding the kernel's copy of the VMCOREINFO text.
+    var vmcoreinfoPage: UInt64 = 0
 
     init(seed: UInt64, memoryBytes: UInt64, pageOwner: Bool, outDir: URL) {
         self.seed = seed
@@ -95,6 +100,7 @@ final class Simulator {
         let stackTable = pageOwner ? allocateStackTable() : (va: UInt64(0), buckets: 0)
         if pageOwner { allocatePageExt(sections) }
         let percpu = (0..<2).map { _ in kmem.directMap(memblock.alloc(64 << 10)) }
+        vmcoreinfoPage = memblock.alloc(MachineLayout.pageSize)
 
         // 3. The workload runs on what memblock left to the page allocator.
         let allocator = PageAllocator(freeRanges: memblock.freePfnRanges(excluding: []))

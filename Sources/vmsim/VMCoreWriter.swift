@@ -29,7 +29,7 @@ struct VMCoreWriter {
             prstatus.replaceSubrange(32..<36, with: pid)   // pr_pid
             notes += note(name: "CORE", type: 1, desc: prstatus)
         }
-        notes += note(name: "VMCOREINFO", type: 0, desc: Array(sim.vmcoreinfoText().utf8))
+        if sim.vmcoreinfoNote { notes += note(name: "VMCOREINFO", type: 0, desc: Array(sim.vmcoreinfoText().utf8)) }
 
         let ranges = layout.ram
         let phnum = 1 + ranges.count

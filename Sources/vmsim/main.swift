@@ -29,6 +29,9 @@ struct VMSim: ParsableCommand {
     @Flag(help: "Filter like makedumpfile -d 31: leave out free, user and page-cache pages (and zero pages in ELF).")
     var exclude = false
 
+    @Flag(help: "Leave the VMCOREINFO note out of the dump (a QEMU guest without -device vmcoreinfo); the kernel's own copy stays in its memory.")
+    var noVmcoreinfo = false
+
     @Flag(help: "Boot without page_owner=on (no page_ext, page_owner_inited off).")
     var noPageOwner = false
 
@@ -101,6 +104,7 @@ struct VMSim: ParsableCommand {
                             outDir: URL(fileURLWithPath: out))
         sim.format = format
         sim.exclude = exclude
+        sim.vmcoreinfoNote = !noVmcoreinfo
         try sim.run()
     }
 }

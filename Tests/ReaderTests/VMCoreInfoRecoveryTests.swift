@@ -92,4 +92,20 @@ import Testing
         let result = try Tools.vmowner("page-owner", dir.file("vmlinux"), noNote)
         #expect(result.status == 1 && result.stderr.contains("no VMCOREINFO note, and it cannot be recovered: the kernel's linux_banner"), "\(result.stderr)")
     }
+
+    /// `vmsim --no-vmcoreinfo`: the note left out, the kernel's own copy in its memory. Every
+    /// report equals expected/ on x86_64 and arm64 (with the negative PHYS_OFFSET of most
+    /// seeds), ELF and kdump.
+    @Test(arguments: [["--format", "elf"], ["--format", "kdump-zlib", "--kernel", "6.1"],
+                      ["--arch", "arm64", "--format", "elf"],
+                      ["--arch", "arm64", "--granule", "64K", "--va-bits", "52", "--format", "kdump-zlib"]])
+    func simulatedWithoutTheNote(options: [String]) throws {
+        let dir = try SimulatedDumps.dump(seed: 4, memory: options.contains("64K") ? "1G" : "256M", ["--no-vmcoreinfo"] + options)
+        let files = [dir.file("vmlinux"), dir.file("vmcore")]
+        let info = try Tools.run("vmowner", ["info"] + files)
+        #expect(info.text.contains("VMCOREINFO read from the kernel's vmcoreinfo_data"), "\(options): \(info.text)\(info.stderr)")
+        try expectReport(["page-owner"] + files, equals: dir.appendingPathComponent("expected/page_owner.txt"), "\(options) page_owner")
+        try expectReport(["stacks", "--with-handles"] + files, equals: dir.appendingPathComponent("expected/show_stacks_handles.txt"), "\(options) stacks")
+        try expectReport(["fragmentation"] + files, equals: dir.appendingPathComponent("expected/pagetypeinfo_pageblocks.txt"), "\(options) pagetypeinfo")
+    }
 }
