@@ -36,6 +36,12 @@ struct AllocInfoCommand: ParsableCommand {
             if !info.profilingEnabled {
                 Diagnostics.warn("\(files.vmcore): memory allocation profiling was off when the dump was taken (booted with sysctl.vm.mem_profiling=0 or never, or switched off later): the counters are what they were when it went off")
             }
+            if let fault = info.moduleListFault {
+                Diagnostics.warn("\(files.vmcore): only the kernel image's tags are listed: the list of code-tag modules is not readable (\(fault))")
+            }
+            if info.unreadableTags > 0 {
+                Diagnostics.warn("\(files.vmcore): \(info.unreadableTags) tags are left out: their names are in memory the dump does not hold")
+            }
             if info.unreadableCounters > 0 {
                 Diagnostics.warn("\(files.vmcore): the per-CPU counters of \(info.unreadableCounters) tags could not be read; they show as 0")
             }

@@ -31,7 +31,7 @@ import Testing
 
     @Test func rankingKeepsTheKernelsOrderOnTies() {
         let tags = [Self.tag(10, 5, line: 1), Self.tag(30, 1, line: 2), Self.tag(10, 9, line: 3), Self.tag(30, 1, line: 4)]
-        let info = AllocInfo(tags: tags, profilingEnabled: true, version: .v1, unreadableCounters: 0, moduleCount: 1)
+        let info = AllocInfo(tags: tags, profilingEnabled: true, version: .v1, unreadableCounters: 0, unreadableTags: 0, moduleListFault: nil, moduleCount: 1)
         #expect(info.ranked(by: .bytes, top: nil).map(\.line) == [2, 4, 1, 3])
         #expect(info.ranked(by: .calls, top: 2).map(\.line) == [3, 1])
         #expect(info.ranked(by: nil, top: 3).map(\.line) == [1, 2, 3])

@@ -29,6 +29,12 @@ public struct AllocInfo: Sendable {
     public let version: FormatVersion
     /// Tags whose per-cpu counters could not be read (listed with zero counters).
     public let unreadableCounters: Int
+    /// Tags left out because their file, function or module name is in memory the dump does
+    /// not hold (a filtered dump may leave such pages out).
+    public let unreadableTags: Int
+    /// Why only the kernel image's tags are listed (the module list could not be read); nil
+    /// when every module's are.
+    public let moduleListFault: String?
     /// How many code-tag modules (the kernel image is one) the idr held.
     public let moduleCount: Int
 
@@ -46,22 +52,27 @@ public struct AllocInfo: Sendable {
             throw InputError(file: dump.vmcorePath, reason: "memory allocation profiling was never set up on this kernel (alloc_tag_cttype is \(cttype == 0 ? "NULL" : "an error")): it had no /proc/allocinfo")
         }
         let layout = try AllocTagLayout(types: dump.vmlinux.types, vmlinuxPath: dump.vmlinux.path)
-        let tagStride = try layout.tagSizeField.read(memory, at: cttype)
-        guard tagStride == UInt64(layout.tagSize) else {
-            throw InputError(file: dump.vmcorePath, reason: "alloc_tag_cttype says tags are \(tagStride) bytes but struct alloc_tag is \(layout.tagSize)")
-        }
         let cpus = try PossibleCPUs(dump: dump)
-        let idrAt = cttype &+ UInt64(layout.modIDR)
-        let head = try memory.u64(idrAt &+ UInt64(layout.idrHead))
-        let modules = try XArrayWalk(dump: dump).entries(head: head)
-
+        // Each code-tag module's range of tags: the kernel image's and every module's, from the
+        // code-tag type's idr. When that list is in memory the dump does not hold (a filtered
+        // dump can leave out the slab page it sits in: makedumpfile -d 31 of the real 6.12 dump
+        // does), the image's own section still lists the kernel's tags.
+        var ranges: [(start: UInt64, stop: UInt64)]
+        var moduleListFault: String?
+        do {
+            ranges = try moduleRanges(dump: dump, cttype: cttype, layout: layout)
+        } catch let fault as MemoryFault {
+            guard let start = dump.address(of: "__start_alloc_tags"), let stop = dump.address(of: "__stop_alloc_tags") else { throw fault }
+            ranges = [(start, stop)]
+            moduleListFault = "\(fault)"
+        }
+        let tagStride = UInt64(layout.tagSize)
         var reader = TagReader(memory: memory, layout: layout, cpus: cpus)
         var tags: [AllocTag] = []
-        for module in modules {
-            let start = try memory.u64(module.value &+ UInt64(layout.rangeStart))
-            let stop = try memory.u64(module.value &+ UInt64(layout.rangeStop))
+        for (index, range) in ranges.enumerated() {
+            let (start, stop) = range
             guard start <= stop, stop &- start <= Self.maxRangeBytes else {
-                throw InputError(file: dump.vmcorePath, reason: "code-tag module \(module.index) has an implausible range 0x\(String(start, radix: 16))–0x\(String(stop, radix: 16))")
+                throw InputError(file: dump.vmcorePath, reason: "code-tag module \(index) has an implausible range 0x\(String(start, radix: 16))–0x\(String(stop, radix: 16))")
             }
             // codetag_next_ct steps by tag_size while the tag starts below `stop`.
             let count = Int((stop &- start &+ tagStride &- 1) / tagStride)
@@ -71,12 +82,27 @@ public struct AllocInfo: Sendable {
             let raw = try memory.bytes(start, count: count * layout.tagSize)
             try raw.withUnsafeBytes { buffer in
                 for i in 0..<count {
-                    tags.append(try reader.tag(buffer.baseAddress! + i * layout.tagSize))
+                    if let tag = try reader.tag(buffer.baseAddress! + i * layout.tagSize) { tags.append(tag) }
                 }
             }
         }
         return AllocInfo(tags: tags, profilingEnabled: try profilingEnabled(dump), version: formatVersion(release: dump.release),
-                         unreadableCounters: reader.unreadableCounters, moduleCount: modules.count)
+                         unreadableCounters: reader.unreadableCounters, unreadableTags: reader.unreadableTags,
+                         moduleListFault: moduleListFault, moduleCount: ranges.count)
+    }
+
+    /// The tag ranges of the code-tag modules (the image first), from alloc_tag_cttype's idr.
+    static func moduleRanges(dump: KernelDump, cttype: UInt64, layout: AllocTagLayout) throws -> [(start: UInt64, stop: UInt64)] {
+        let memory = dump.memory
+        let tagStride = try layout.tagSizeField.read(memory, at: cttype)
+        guard tagStride == UInt64(layout.tagSize) else {
+            throw InputError(file: dump.vmcorePath, reason: "alloc_tag_cttype says tags are \(tagStride) bytes but struct alloc_tag is \(layout.tagSize)")
+        }
+        let idrAt = cttype &+ UInt64(layout.modIDR)
+        let head = try memory.u64(idrAt &+ UInt64(layout.idrHead))
+        return try XArrayWalk(dump: dump).entries(head: head).map { module in
+            (try memory.u64(module.value &+ UInt64(layout.rangeStart)), try memory.u64(module.value &+ UInt64(layout.rangeStop)))
+        }
     }
 
     /// `mem_alloc_profiling_key`, a static key: on when its `enabled` counter is positive.
@@ -101,6 +127,7 @@ struct TagReader {
     let cpus: PossibleCPUs
     var strings: [UInt64: String] = [:]
     var unreadableCounters = 0
+    var unreadableTags = 0
 
     init(memory: KernelMemory, layout: AllocTagLayout, cpus: PossibleCPUs) {
         self.memory = memory
@@ -108,17 +135,22 @@ struct TagReader {
         self.cpus = cpus
     }
 
-    mutating func tag(_ p: UnsafeRawPointer) throws -> AllocTag {
+    /// The tag, or nil (counted in `unreadableTags`) when one of its names is in memory the
+    /// dump does not hold.
+    mutating func tag(_ p: UnsafeRawPointer) throws -> AllocTag? {
         let modname = p.loadUnaligned(fromByteOffset: layout.modname, as: UInt64.self)
         let counters = p.loadUnaligned(fromByteOffset: layout.counters, as: UInt64.self)
-        let (bytes, calls) = sum(counters)
-        return AllocTag(
-            bytes: bytes, calls: calls,
-            filename: try string(p.loadUnaligned(fromByteOffset: layout.filename, as: UInt64.self)),
-            line: UInt32(truncatingIfNeeded: layout.lineno.unsigned(p)),
-            module: modname == 0 ? nil : try string(modname),
-            function: try string(p.loadUnaligned(fromByteOffset: layout.function, as: UInt64.self)),
-            flags: UInt32(truncatingIfNeeded: layout.flags.unsigned(p)))
+        do {
+            let filename = try string(p.loadUnaligned(fromByteOffset: layout.filename, as: UInt64.self))
+            let module = modname == 0 ? nil : try string(modname)
+            let function = try string(p.loadUnaligned(fromByteOffset: layout.function, as: UInt64.self))
+            let (bytes, calls) = sum(counters)
+            return AllocTag(bytes: bytes, calls: calls, filename: filename, line: UInt32(truncatingIfNeeded: layout.lineno.unsigned(p)),
+                            module: module, function: function, flags: UInt32(truncatingIfNeeded: layout.flags.unsigned(p)))
+        } catch is MemoryFault {
+            unreadableTags += 1
+            return nil
+        }
     }
 
     /// alloc_tag_read: the sum over possible CPUs; wrapping, as the kernel's u64 additions do.
