@@ -129,13 +129,18 @@ public final class KernelDump: @unchecked Sendable {
         }
     }
 
+    /// "Linux version RELEASE (...": the release a linux_banner names.
+    static func release(inBanner banner: String) -> String? {
+        let words = banner.split(separator: " ")
+        guard words.count >= 3, words[0] == "Linux", words[1] == "version" else { return nil }
+        return String(words[2])
+    }
+
     /// The release in vmlinux's linux_banner ("Linux version 6.12.0 (...)") must be the dump's.
     static func checkRelease(vmlinux: VMLinux, dumpRelease: String, vmcorePath: String) throws {
         guard let at = vmlinux.symbols.address(of: "linux_banner"),
               let banner = try? vmlinux.cString(atLinkAddress: at, max: 512) else { return }
-        let words = banner.split(separator: " ")
-        guard words.count >= 3, words[0] == "Linux", words[1] == "version" else { return }
-        let vmlinuxRelease = String(words[2])
+        guard let vmlinuxRelease = release(inBanner: banner) else { return }
         if vmlinuxRelease != dumpRelease {
             throw InputError(file: vmcorePath, reason: "the dump is from Linux \(dumpRelease) but \(vmlinux.path) is Linux \(vmlinuxRelease): use the vmlinux of the crashed kernel")
         }

@@ -76,7 +76,8 @@ struct VMCoreInfoRecovery {
         guard architecture == .x86_64 else {
             throw missing("the kernel's own copy (vmcoreinfo_data) cannot be read, and an arm64 dump needs its VA_BITS and PHYS_OFFSET")
         }
-        let release = Self.release(inBanner: banner) ?? "unknown"
+        // OSRELEASE holds at most 64 bytes (utsname).
+        let release = KernelDump.release(inBanner: String(decoding: banner, as: UTF8.self)).map { String($0.prefix(64)) } ?? "unknown"
         let physBase = textPA &- (textLink &+ offset &- X86_64Translation.startKernelMap)
         how.append("VMCOREINFO rebuilt from the image: the kernel's vmcoreinfo_data cannot be read")
         let text = """
@@ -148,13 +149,6 @@ struct VMCoreInfoRecovery {
             let physOffset = try read(at)
             return [48, 52, 47, 42, 39, 36].map { (bits: UInt64) in (pointer &- (0 &- (1 << bits))) &+ physOffset }
         }
-    }
-
-    /// "Linux version RELEASE (...": the release.
-    static func release(inBanner banner: [UInt8]) -> String? {
-        let words = String(decoding: banner, as: UTF8.self).split(separator: " ")
-        guard words.count >= 3, words[0] == "Linux", words[1] == "version" else { return nil }
-        return String(words[2].prefix(64))
     }
 
     private func missing(_ why: String) -> InputError {
