@@ -62,7 +62,7 @@ struct Diff: ParsableCommand {
                 throw InputError(file: path, reason: "\(error)")
             }
         }
-        let context = try PageOwnerContext(dump: KernelDump(vmlinuxPath: vmlinux, vmcorePaths: [path], debugInfo: debug.locator))
+        let context = try PageOwnerContext(dump: KernelDump(vmlinuxPath: vmlinux, vmcorePaths: [path], debugInfo: debug.locator, btfPath: debug.btf))
         Diagnostics.warnAboutSymbols(context.symbolizer, vmcore: path)
         return StackExport.samples(try StackSource.counts(context, fromPages: fromPages, vmcore: path), context: context, threshold: 0)
     }

@@ -5,17 +5,17 @@ import ELFCore
 /// The files every command reads: `[VMLINUX] VMCORE [PART...]`, in any order, told apart by
 /// their content. One dump file, or the parts of a `makedumpfile --split` dump (all of them,
 /// or the first with the rest beside it); the vmlinux is optional: without it, --debug-dir is
-/// searched by the dump's build ID and release. So `vmowner CMD VMLINUX VMCORE` still reads
-/// as always.
+/// searched by the dump's build ID and release, and when none is there the dump is read alone.
+/// So `vmowner CMD VMLINUX VMCORE` still reads as always.
 struct DumpFiles: ParsableArguments {
     @Argument(help: ArgumentHelp(
-        "[VMLINUX] VMCORE [PART...]: the crash dump (every part of a makedumpfile --split dump, or one part with the others beside it) and the vmlinux of the crashed kernel, with DWARF; in any order, recognized by content. Without a vmlinux, --debug-dir is searched.",
+        "[VMLINUX] VMCORE [PART...]: the crash dump (every part of a makedumpfile --split dump, or one part with the others beside it) and the vmlinux of the crashed kernel (with DWARF, or stripped with its .BTF); in any order, recognized by content. Without a vmlinux, --debug-dir is searched, then the kernel's own kallsyms and BTF in the dump are used.",
         valueName: "files"), completion: .file())
     var files: [String]
 
     @OptionGroup var debug: DebugDirOption
 
-    var input: DumpInput { DumpInput(paths: files, debugInfo: debug.locator) }
+    var input: DumpInput { DumpInput(paths: files, debugInfo: debug.locator, btf: debug.btf) }
 
     /// The dump's path, for messages.
     var vmcore: String { input.vmcore }
@@ -32,6 +32,11 @@ struct DebugDirOption: ParsableArguments {
         valueName: "dir"), completion: .directory)
     var debugDir: String = DebugInfoLocator.defaultDirectory
 
+    @Option(name: .customLong("btf"), help: ArgumentHelp(
+        "The kernel's types from this raw BTF file (/sys/kernel/btf/vmlinux of the same build, or pahole --btf_encode_detached) instead of the vmlinux's or the dump's.",
+        valueName: "file"), completion: .file())
+    var btf: String?
+
     var locator: DebugInfoLocator { DebugInfoLocator(directory: debugDir) }
 }
 
@@ -39,6 +44,7 @@ struct DebugDirOption: ParsableArguments {
 struct DumpInput {
     let paths: [String]
     let debugInfo: DebugInfoLocator
+    var btf: String? = nil
 
     /// The first path that is not the vmlinux (the named dump, or its first part).
     var vmcore: String {
@@ -68,7 +74,7 @@ struct DumpInput {
     /// The dump and its vmlinux; says on stderr what of the dump could not be used as given.
     func open() throws -> KernelDump {
         let (vmlinux, dumps) = try classified()
-        let dump = try KernelDump(vmlinuxPath: vmlinux, vmcorePaths: dumps, debugInfo: debugInfo)
+        let dump = try KernelDump(vmlinuxPath: vmlinux, vmcorePaths: dumps, debugInfo: debugInfo, btfPath: btf)
         for warning in dump.warnings { Diagnostics.warn("\(dumps[0]): \(warning)") }
         return dump
     }

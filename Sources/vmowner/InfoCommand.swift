@@ -49,6 +49,8 @@ struct InfoDocument: Codable {
     let stack_depot_pools: UInt64?
     let stack_depot_records: Int?
     let symbols: String
+    /// Where the kernel's types and symbols came from (vmlinux DWARF, a BTF, kallsyms).
+    let kernel: String
 
     init(dump: KernelDump) throws {
         format = dump.physical.formatName
@@ -64,7 +66,7 @@ struct InfoDocument: Codable {
         memory_model = model?.rawValue
         vmemmap = model != .flat && MemoryMap.hasVmemmap(dump)
         page_owner_enabled = try PageOwnerContext.isEnabled(dump)
-        let types = dump.vmlinux.types
+        let types = dump.types
         // Only a kernel built with page_owner has the type; looking for it elsewhere would scan
         // the whole DWARF for nothing.
         if dump.address(of: "page_owner_ops") != nil, let layout = try? types.structType("page_owner", near: "page_owner_ops") {
@@ -79,6 +81,7 @@ struct InfoDocument: Codable {
         stack_depot_pools = depot?.poolCount
         stack_depot_records = depot.flatMap { try? DepotTable.enumerate(dump: dump, depot: $0).count }
         symbols = Kallsyms.Location(dump) != nil ? "kallsyms from the dump" : "vmlinux symbol table (fallback)"
+        kernel = dump.kernelSources
     }
 
     var text: String {
@@ -87,6 +90,7 @@ struct InfoDocument: Codable {
         s += "arch:         \(arch), \(page_size / 1024) KiB pages\n"
         for constant in translation { s += "              \(constant.name): \(constant.value)\n" }
         s += "release:      \(release)\n"
+        s += "kernel:       \(kernel)\n"
         s += "KASLR offset: 0x\(String(kernel_offset, radix: 16))\n"
         if let vmcoreinfo_recovered {
             s += "VMCOREINFO:   not in the dump; recovered from its memory:\n"

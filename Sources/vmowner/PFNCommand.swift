@@ -15,7 +15,7 @@ struct PFN: ParsableCommand {
 
     @OptionGroup var debug: DebugDirOption
 
-    var files: DumpInput { DumpInput(paths: Array(operands.prefix { Self.parse($0) == nil }), debugInfo: debug.locator) }
+    var files: DumpInput { DumpInput(paths: Array(operands.prefix { Self.parse($0) == nil }), debugInfo: debug.locator, btf: debug.btf) }
     var addresses: [String] { Array(operands.drop { Self.parse($0) == nil }) }
 
     @Flag(help: "Take the arguments as physical addresses rather than pfns.")

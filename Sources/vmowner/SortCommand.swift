@@ -143,7 +143,7 @@ struct Sort: ParsableCommand {
             }
             return
         }
-        let input = DumpInput(paths: files, debugInfo: debugInfo.locator)
+        let input = DumpInput(paths: files, debugInfo: debugInfo.locator, btf: debugInfo.btf)
         let vmcore = input.vmcore
         try runReporting(vmcore) {
             let context = try input.openPageOwner()

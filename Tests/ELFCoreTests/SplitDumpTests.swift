@@ -188,7 +188,7 @@ import Testing
         }
         // A dump without VMCOREINFO cannot say which kernel it is of; one with it is looked up
         // by its BUILD-ID and OSRELEASE.
-        #expect(throws: InputError(file: "vmcore", reason: "no vmlinux given, and the dump has no VMCOREINFO note to find one by (build ID, release): name the vmlinux of the crashed kernel")) {
+        #expect(throws: InputError(file: "vmcore", reason: "no vmlinux given, and the dump has no VMCOREINFO note: without it neither can the vmlinux be found (by build ID and release) nor the kernel's own kallsyms and BTF in the dump: name the vmlinux of the crashed kernel")) {
             try locator.locate(vmcoreinfo: nil, dumpPath: "vmcore")
         }
         #expect(throws: InputError.self) { try locator.locate(vmcoreinfo: "OSRELEASE=6.12.0-1-amd64\nBUILD-ID=\(id)\n", dumpPath: "vmcore") }

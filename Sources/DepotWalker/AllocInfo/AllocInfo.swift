@@ -44,14 +44,14 @@ public struct AllocInfo: Sendable {
     public static func read(dump: KernelDump) throws -> AllocInfo {
         let memory = dump.memory
         guard let cttypeAt = dump.address(of: "alloc_tag_cttype") else {
-            throw InputError(file: dump.vmlinux.path, reason: "Linux \(dump.release) was built without memory allocation profiling (CONFIG_MEM_ALLOC_PROFILING, Linux 6.10+): it had no /proc/allocinfo")
+            throw InputError(file: dump.kernelFile, reason: "Linux \(dump.release) was built without memory allocation profiling (CONFIG_MEM_ALLOC_PROFILING, Linux 6.10+): it had no /proc/allocinfo")
         }
         let cttype = try memory.u64(cttypeAt)
         // NULL before alloc_tag_init ran, an ERR_PTR when registering the tag type failed.
         guard cttype != 0, cttype < UInt64.max - 4095 else {
             throw InputError(file: dump.vmcorePath, reason: "memory allocation profiling was never set up on this kernel (alloc_tag_cttype is \(cttype == 0 ? "NULL" : "an error")): it had no /proc/allocinfo")
         }
-        let layout = try AllocTagLayout(types: dump.vmlinux.types, vmlinuxPath: dump.vmlinux.path)
+        let layout = try AllocTagLayout(types: dump.types, vmlinuxPath: dump.kernelFile)
         let cpus = try PossibleCPUs(dump: dump)
         // Each code-tag module's range of tags: the kernel image's and every module's, from the
         // code-tag type's idr. When that list is in memory the dump does not hold (a filtered
@@ -108,7 +108,7 @@ public struct AllocInfo: Sendable {
     /// `mem_alloc_profiling_key`, a static key: on when its `enabled` counter is positive.
     static func profilingEnabled(_ dump: KernelDump) throws -> Bool {
         guard let at = dump.address(of: "mem_alloc_profiling_key") else { return false }
-        let offset = (try? dump.vmlinux.types.structType("static_key").member("enabled").offset) ?? 0
+        let offset = (try? dump.types.structType("static_key").member("enabled").offset) ?? 0
         return Int32(bitPattern: try dump.memory.u32(at &+ UInt64(offset))) > 0
     }
 

@@ -24,7 +24,7 @@ struct AllocTagLayout {
     let counterBytes: Int
     let counterCalls: Int
 
-    init(types: DebugTypes, vmlinuxPath: String) throws {
+    init(types: any KernelTypes, vmlinuxPath: String) throws {
         // codetag_types is a static of lib/codetag.c: its unit holds the private types.
         let cttype = try types.structType("codetag_type", near: "codetag_types")
         modIDR = try cttype.member("mod_idr").offset

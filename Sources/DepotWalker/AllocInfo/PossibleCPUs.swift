@@ -10,9 +10,9 @@ public struct PossibleCPUs: Sendable {
         let memory = dump.memory
         let offsetsAt = try dump.requireAddress(of: "__per_cpu_offset")
         var slots = 1
-        if case .array(_, let count?) = try dump.vmlinux.types.variableType("__per_cpu_offset").resolved { slots = count }
+        if case .array(_, let count?) = try dump.types.variableType("__per_cpu_offset").resolved { slots = count }
         guard slots >= 1, slots <= 1 << 16 else {
-            throw InputError(file: dump.vmlinux.path, reason: "implausible __per_cpu_offset length \(slots)")
+            throw InputError(file: dump.kernelFile, reason: "implausible __per_cpu_offset length \(slots)")
         }
         var limit = slots
         if let at = dump.address(of: "nr_cpu_ids") {

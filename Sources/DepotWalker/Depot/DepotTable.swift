@@ -15,7 +15,7 @@ public enum DepotTable {
 
     public static func enumerate(dump: KernelDump, depot: StackDepot) throws -> [Entry] {
         let memory = dump.memory
-        let types = dump.vmlinux.types
+        let types = dump.types
         let tableSymbol = try dump.requireAddress(of: "stack_table")
         let tableType = try types.variableType("stack_table").resolved
         var buckets: UInt64

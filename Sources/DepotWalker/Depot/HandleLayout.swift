@@ -20,7 +20,7 @@ public struct HandleLayout: Sendable {
     /// under the same name, so both readings are tried against the record's stored handle.
     public let indexIsAmbiguous: Bool
 
-    init(types: DebugTypes) throws {
+    init(types: any KernelTypes) throws {
         let parts = try types.unionType("handle_parts", near: "stack_table")
         // A handle is a u32: every bitfield must lie in its 32 bits (the DWARF layer already
         // checked it lies inside the union).

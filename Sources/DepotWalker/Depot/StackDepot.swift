@@ -23,7 +23,7 @@ public final class StackDepot: @unchecked Sendable {
     }
 
     public init(dump: KernelDump) throws {
-        let types = dump.vmlinux.types
+        let types = dump.types
         memory = dump.memory
         dumpPath = dump.vmcorePath
         self.dump = dump
@@ -39,8 +39,8 @@ public final class StackDepot: @unchecked Sendable {
         // kvcalloc'd pointer after. The DWARF type says which.
         // The symbol table answers first: asking the DWARF for the name a kernel lacks would
         // scan all of it.
-        let name = dump.vmlinux.symbols.address(of: "stack_pools") != nil ? "stack_pools"
-            : dump.vmlinux.symbols.address(of: "stack_slabs") != nil ? "stack_slabs"
+        let name = dump.symbols.address(of: "stack_pools") != nil ? "stack_pools"
+            : dump.symbols.address(of: "stack_slabs") != nil ? "stack_slabs"
             : types.hasVariable("stack_pools") ? "stack_pools" : "stack_slabs"
         let symbol = try dump.requireAddress(of: name)
         let arrayLength: Int?
@@ -52,7 +52,7 @@ public final class StackDepot: @unchecked Sendable {
             poolsBase = try memory.u64(symbol)
             arrayLength = nil
         default:
-            throw InputError(file: dump.vmlinux.path, reason: "\(name) is neither an array nor a pointer")
+            throw InputError(file: dump.kernelFile, reason: "\(name) is neither an array nor a pointer")
         }
         // How many pools are in use: `pools_num` (6.8+) or the current index + 1.
         var used: UInt64

@@ -12,7 +12,7 @@ public struct FlagNames: Sendable {
     static let maxEntries = 512
 
     init(dump: KernelDump) throws {
-        let types = dump.vmlinux.types
+        let types = dump.types
         let entry = try types.structType("trace_print_flags", near: "gfpflag_names")
         let mask = try entry.field("mask")
         let name = try entry.field("name")
@@ -37,8 +37,8 @@ public struct FlagNames: Sendable {
     /// A `const char *const name[N]` array of the kernel, N from the DWARF (at most 512).
     static func strings(_ symbol: String, dump: KernelDump) throws -> [String] {
         let base = try dump.requireAddress(of: symbol)
-        guard case .array(_, let count?) = try dump.vmlinux.types.variableType(symbol).resolved, count >= 0, count <= Self.maxEntries else {
-            throw InputError(file: dump.vmlinux.path, reason: "\(symbol) is not a sized array in the DWARF")
+        guard case .array(_, let count?) = try dump.types.variableType(symbol).resolved, count >= 0, count <= Self.maxEntries else {
+            throw InputError(file: dump.kernelFile, reason: "\(symbol) is not a sized array in the DWARF")
         }
         return try (0..<count).map { i in
             let p = try dump.memory.u64(base &+ UInt64(i * 8))

@@ -19,11 +19,11 @@ public struct PageFlagsFormat: Sendable {
     let layout: [FieldSpec]
 
     init(dump: KernelDump) throws {
-        let types = dump.vmlinux.types
+        let types = dump.types
         let bitsPerLong: UInt64 = 64
         // mm/debug.c, home of pageflag_names, has enum pageflags.
         guard let nrPageFlags = try types.enumerator("__NR_PAGEFLAGS", in: UInt64(1)...63, near: "pageflag_names") else {
-            throw InputError(file: dump.vmlinux.path, reason: "enum pageflags (__NR_PAGEFLAGS) not found in the DWARF")
+            throw InputError(file: dump.kernelFile, reason: "enum pageflags (__NR_PAGEFLAGS) not found in the DWARF")
         }
         pageFlagsMask = (UInt64(1) << nrPageFlags) - 1
 
@@ -36,7 +36,7 @@ public struct PageFlagsFormat: Sendable {
         // its DWARF type tells); none without NUMA.
         var nodesShift: UInt64 = 0
         var nodes = dump.info.nodeDataLength
-        if nodes == nil, dump.vmlinux.symbols.address(of: "node_data") != nil,
+        if nodes == nil, dump.symbols.address(of: "node_data") != nil,
            case .array(_, let count?) = try? types.variableType("node_data").resolved, count > 0, count <= 1 << 12 {
             nodes = UInt64(count)
         }
@@ -44,7 +44,7 @@ public struct PageFlagsFormat: Sendable {
         let nodesWidth = sectionsWidth + zonesWidth + nodesShift <= bitsPerLong - nrPageFlags ? nodesShift : 0
         // LAST_CPUPID exists with NUMA balancing: 8 pid bits + NR_CPUS_BITS.
         var lastCpupidWidth: UInt64 = 0
-        if dump.vmlinux.symbols.address(of: "sysctl_numa_balancing_mode") != nil,
+        if dump.symbols.address(of: "sysctl_numa_balancing_mode") != nil,
            case .array(_, let cpus?) = try? types.variableType("__per_cpu_offset").resolved, cpus > 0 {
             let cpuBits = UInt64(cpus <= 1 ? 0 : 64 - (UInt64(cpus) - 1).leadingZeroBitCount)
             let shift = 8 + cpuBits

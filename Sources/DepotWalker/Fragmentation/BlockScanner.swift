@@ -30,8 +30,8 @@ struct BlockScanner {
         owner = model as? PageOwnerContext
         let dump = model.dump
         types = try MigrateTypes(dump: dump, names: try model.migrateTypeNames, gfpNames: try? model.names.gfp)
-        guard let reserved = try dump.vmlinux.types.bitNumber("PG_reserved", near: "pageflag_names") else {
-            throw InputError(file: dump.vmlinux.path, reason: "enum pageflags has no PG_reserved in the DWARF")
+        guard let reserved = try dump.types.bitNumber("PG_reserved", near: "pageflag_names") else {
+            throw InputError(file: dump.kernelFile, reason: "enum pageflags has no PG_reserved in the DWARF")
         }
         reservedBit = UInt64(1) << reserved
         let layout = try model.pageFlags.layout

@@ -16,9 +16,9 @@ struct MigrateTypes: Sendable {
 
     /// `gfpNames`: the kernel's gfpflag_names table, when it can be read.
     init(dump: KernelDump, names: [String], gfpNames: [FlagNames.Entry]?) throws {
-        let types = dump.vmlinux.types
+        let types = dump.types
         guard !names.isEmpty else {
-            throw InputError(file: dump.vmlinux.path, reason: "migratetype_names is empty")
+            throw InputError(file: dump.kernelFile, reason: "migratetype_names is empty")
         }
         self.names = names
         // Migratetypes index per-type tables: small and never negative.

@@ -35,13 +35,13 @@ public struct NodeZones: Sendable {
     static let maxNodes = 1 << 12
 
     public init(dump: KernelDump) throws {
-        let types = dump.vmlinux.types
+        let types = dump.types
         let memory = dump.memory
         let pgdatType = try types.structType("pglist_data")
         let zonesMember = try pgdatType.member("node_zones")
         guard case .array(let zoneRef, let zoneCount?) = zonesMember.type.resolved, let zoneSize = zoneRef.size,
               zoneCount > 0, zoneCount <= 16, zoneSize > 0 else {
-            throw InputError(file: dump.vmlinux.path, reason: "pglist_data.node_zones is not a fixed array of struct zone in the DWARF")
+            throw InputError(file: dump.kernelFile, reason: "pglist_data.node_zones is not a fixed array of struct zone in the DWARF")
         }
         let nodeID = try pgdatType.field("node_id")
         let nodeStart = try pgdatType.field("node_start_pfn")
@@ -60,7 +60,7 @@ public struct NodeZones: Sendable {
             var count = 1
             if case .array(_, let n?) = try types.variableType("node_data").resolved { count = n }
             guard count >= 1, count <= Self.maxNodes else {
-                throw InputError(file: dump.vmlinux.path, reason: "implausible node_data length \(count)")
+                throw InputError(file: dump.kernelFile, reason: "implausible node_data length \(count)")
             }
             for i in 0..<count {
                 let p = try memory.u64(at &+ UInt64(i) &* 8)
@@ -109,8 +109,8 @@ struct NodeStates {
 
     init(dump: KernelDump) {
         guard let at = dump.address(of: "node_states"),
-              let index = dump.vmlinux.types.enumerator("N_MEMORY"),
-              case .array(let element, let count?)? = try? dump.vmlinux.types.variableType("node_states").resolved,
+              let index = dump.types.enumerator("N_MEMORY"),
+              case .array(let element, let count?)? = try? dump.types.variableType("node_states").resolved,
               let size = element.size, size > 0, size <= 1024, index >= 0, index < count else { return }
         mask = try? dump.memory.bytes(at &+ UInt64(index) &* UInt64(size), count: size)
     }

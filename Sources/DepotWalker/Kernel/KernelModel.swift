@@ -45,7 +45,7 @@ public class KernelModel: @unchecked Sendable {
 
     public init(dump: KernelDump) throws {
         self.dump = dump
-        let types = dump.vmlinux.types
+        let types = dump.types
         let memory = dump.memory
         let file = dump.vmcorePath
         page = try PageLayout(dump: dump)
@@ -66,7 +66,7 @@ public class KernelModel: @unchecked Sendable {
         // names a kernel has are looked up (a name no unit has costs a scan of all the DWARF),
         // first in mm/page_alloc.c's unit, which indexes the pageblock bitmap.
         let pageAlloc = ["get_pfnblock_flags_mask", "set_pfnblock_flags_mask", "get_pfnblock_migratetype"]
-            .first { dump.vmlinux.symbols.address(of: $0) != nil }
+            .first { dump.symbols.address(of: $0) != nil }
         if let bits = try types.enumerator("NR_PAGEBLOCK_BITS", in: UInt64(1)...64, near: pageAlloc) {
             pageblockBits = bits
             isolateBit = nil
@@ -117,7 +117,7 @@ public class KernelModel: @unchecked Sendable {
             size = try dump.memory.u64(at)
             if size == 0 { return nil }
         } else if dump.address(of: "page_owner_ops") != nil {
-            let base = try dump.vmlinux.types.structType("page_ext", near: "page_owner_ops").size
+            let base = try dump.types.structType("page_ext", near: "page_owner_ops").size
             let extra = try dump.address(of: "extra_mem").map { try dump.memory.u64($0) } ?? 0
             size = UInt64(base) &+ extra
         } else {
@@ -143,7 +143,7 @@ public class KernelModel: @unchecked Sendable {
         }
         // `hstates` exists exactly when CONFIG_HUGETLB_PAGE does (VMCOREINFO's
         // PAGE_HUGETLB_MAPCOUNT_VALUE does not tell: 6.12 writes it either way).
-        let hasHugetlb = dump.vmlinux.symbols.address(of: "hstates") != nil
+        let hasHugetlb = dump.symbols.address(of: "hstates") != nil
         return hasHugetlb ? min(dump.pageShift - 3, maxOrder) : maxOrder
     }
 
@@ -170,7 +170,7 @@ struct BuddyTest: Sendable {
     init(dump: KernelDump, near hint: String?) throws {
         if let value = dump.info.pageBuddyMapcountValue {
             (typeByte, buddyBit) = value & 0x00ff_ffff == 0 ? (value >> 24, 0) : (nil, ~value)
-        } else if let pgty = try dump.vmlinux.types.enumerator("PGTY_buddy", in: UInt32(0)...255, near: hint) {
+        } else if let pgty = try dump.types.enumerator("PGTY_buddy", in: UInt32(0)...255, near: hint) {
             (typeByte, buddyBit) = (pgty, 0)
         } else {
             (typeByte, buddyBit) = (nil, 0x80)

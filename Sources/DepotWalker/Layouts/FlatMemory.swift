@@ -12,7 +12,7 @@ extension MemoryMap {
         let memory = dump.memory
         let nodes = try NodeZones(dump: dump).nodes
         guard nodes.contains(where: { $0.memMap != nil }) else {
-            throw InputError(file: dump.vmlinux.path, reason: "the kernel has neither mem_section (SPARSEMEM) nor pglist_data.node_mem_map (FLATMEM): cannot find its struct pages")
+            throw InputError(file: dump.kernelFile, reason: "the kernel has neither mem_section (SPARSEMEM) nor pglist_data.node_mem_map (FLATMEM): cannot find its struct pages")
         }
         if let node = nodes.first(where: { $0.spannedPages > 0 && $0.memMap == 0 }) {
             throw InputError(file: dump.vmcorePath, reason: "FLATMEM node \(node.id) spans \(node.spannedPages) pages but its node_mem_map is NULL")

@@ -76,7 +76,7 @@ public struct MemoryMap: Sendable {
     /// SPARSEMEM_VMEMMAP: VMCOREINFO names `vmemmap` from 6.8; before, the x86_64 function
     /// that populates it exists only with it.
     public static func hasVmemmap(_ dump: KernelDump) -> Bool {
-        dump.info.symbol("vmemmap") != nil || dump.vmlinux.symbols.address(of: "vmemmap_populate") != nil
+        dump.info.symbol("vmemmap") != nil || dump.symbols.address(of: "vmemmap_populate") != nil
     }
 
     /// SECTIONS_WIDTH of page->flags: SPARSEMEM without VMEMMAP keeps the section number there
@@ -94,7 +94,7 @@ public struct MemoryMap: Sendable {
     /// SPARSEMEM when the kernel has `mem_section` (EXTREME when it is a pointer to root
     /// pages, not an array), FLATMEM otherwise.
     public static func model(of dump: KernelDump) throws -> Model {
-        let types = dump.vmlinux.types
+        let types = dump.types
         guard types.hasVariable("mem_section") else { return .flat }
         if case .pointer = try types.variableType("mem_section").resolved { return .sparseExtreme }
         return .sparseStatic

@@ -13,8 +13,8 @@ public struct PageLayout: Sendable {
     public let memcgData: Field?
 
     init(dump: KernelDump) throws {
-        let vmlinux = dump.vmlinux.path
-        let t = try dump.vmlinux.types.structType("page")
+        let vmlinux = dump.kernelFile
+        let t = try dump.types.structType("page")
         guard VMCoreInfo.pageStructSizeRange.contains(UInt64(t.size)) else {
             throw InputError(file: vmlinux, reason: "struct page is \(t.size) bytes in the DWARF, not a size a kernel's struct page has")
         }

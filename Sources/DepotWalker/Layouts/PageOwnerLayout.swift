@@ -18,7 +18,7 @@ public struct PageOwnerLayout: Sendable {
     public let freePid: Field?
     public let freeTgid: Field?
 
-    init(types: DebugTypes) throws {
+    init(types: any KernelTypes) throws {
         let t = try types.structType("page_owner", near: "page_owner_ops")
         size = t.size
         order = try t.field("order")

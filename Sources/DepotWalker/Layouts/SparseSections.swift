@@ -4,7 +4,7 @@ extension MemoryMap {
     /// SPARSEMEM's `mem_section` table: with EXTREME a pointer to root pages of sections,
     /// without it a static array (told apart by the variable's DWARF type).
     static func sparse(dump: KernelDump, extreme isExtreme: Bool, maxPFN: UInt64, pageblockOrder: UInt64) throws -> MemoryMap {
-        let types = dump.vmlinux.types
+        let types = dump.types
         let info = dump.info
         let memory = dump.memory
         // SECTION_SIZE_BITS is 13...40 where VMCOREINFO is read; 27 on x86_64 without it. A
@@ -18,7 +18,7 @@ extension MemoryMap {
         // section words read below lie inside the struct (checked by Field).
         let layout = try types.structType("mem_section", near: "mem_section")
         guard layout.size <= 4096, UInt64(layout.size) <= dump.pageSize else {
-            throw InputError(file: dump.vmlinux.path, reason: "struct mem_section is \(layout.size) bytes in the DWARF; a kernel's fits in a page")
+            throw InputError(file: dump.kernelFile, reason: "struct mem_section is \(layout.size) bytes in the DWARF; a kernel's fits in a page")
         }
         let mapField = try layout.field("section_mem_map")
         let usageField = try layout.optionalField("usage")

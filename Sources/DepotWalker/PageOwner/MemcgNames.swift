@@ -16,7 +16,7 @@ final class MemcgNames: @unchecked Sendable {
     let cssOnline: UInt64
 
     init(dump: KernelDump) throws {
-        let t = dump.vmlinux.types
+        let t = dump.types
         memory = dump.memory
         // These enumerators are masks (1UL << n), not bit numbers: any value of a 64-bit word
         // but zero.

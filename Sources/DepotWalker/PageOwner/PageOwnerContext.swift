@@ -23,7 +23,7 @@ public final class PageOwnerContext: KernelModel, @unchecked Sendable {
         guard try Self.isEnabled(dump) else {
             throw InputError(file: dump.vmcorePath, reason: "page_owner was not enabled on this kernel (boot with page_owner=on)")
         }
-        let types = dump.vmlinux.types
+        let types = dump.types
         let memory = dump.memory
         owner = try PageOwnerLayout(types: types)
         let opsType = try types.structType("page_ext_operations", near: "page_owner_ops")

@@ -42,7 +42,7 @@ public struct PageOwnerText {
         // Kernels before 6.5 are not asked for ptdesc: a type the DWARF lacks costs a scan of all
         // of it.
         let before65 = context.dump.releaseVersion.map { ($0.major, $0.minor) < (6, 5) } ?? false
-        hexPFN = o.freePid != nil || (o.comm != nil && !before65 && (try? context.dump.vmlinux.types.structType("ptdesc")) != nil)
+        hexPFN = o.freePid != nil || (o.comm != nil && !before65 && (try? context.dump.types.structType("ptdesc")) != nil)
         printsMemcg = o.comm != nil
         memcg = printsMemcg ? context.memcg : nil
         stacks = StackText(context: context)

@@ -18,7 +18,7 @@ public enum StackCounts {
     public static func fromStackList(_ c: PageOwnerContext) throws -> [StackCount]? {
         let dump = c.dump
         guard let head = dump.address(of: "stack_list"),
-              let node = try? dump.vmlinux.types.structType("stack", near: "stack_list"),
+              let node = try? dump.types.structType("stack", near: "stack_list"),
               let recordField = try node.memberIfPresent("stack_record"),
               let nextField = try node.memberIfPresent("next") else { return nil }
         let memory = dump.memory

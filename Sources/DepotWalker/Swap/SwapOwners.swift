@@ -22,7 +22,7 @@ public struct SwapOwners {
 
     /// True when the kernel keeps owners of swapped-out pages.
     public static func isPresent(_ dump: KernelDump) -> Bool {
-        dump.address(of: xarraySymbol) != nil && dump.vmlinux.types.hasVariable(xarraySymbol)
+        dump.address(of: xarraySymbol) != nil && dump.types.hasVariable(xarraySymbol)
     }
 
     /// Every record, in swap entry order.
@@ -30,7 +30,7 @@ public struct SwapOwners {
         guard isPresent(dump) else {
             throw InputError(file: dump.vmcorePath, reason: "this kernel keeps no owners of swapped-out pages (no \(xarraySymbol): it was built without the swap_page_owner patches)")
         }
-        let types = dump.vmlinux.types
+        let types = dump.types
         let memory = dump.memory
         let xarray = try types.structType("xarray", near: xarraySymbol)
         let head = try memory.u64(try dump.requireAddress(of: xarraySymbol) &+ UInt64(try xarray.member("xa_head").offset))
@@ -38,7 +38,7 @@ public struct SwapOwners {
         let handle = try t.field("handle"), order = try t.field("order"), gfp = try t.field("gfp_mask")
         let pid = try t.field("pid"), tgid = try t.field("tgid"), ts = try t.field("ts_nsec")
         guard let comm = ByteArrayField(try t.member("comm")) else {
-            throw InputError(file: dump.vmlinux.path, reason: "struct swap_page_owner.comm is not a char array in the DWARF")
+            throw InputError(file: dump.kernelFile, reason: "struct swap_page_owner.comm is not a char array in the DWARF")
         }
         var records: [Record] = []
         for entry in try XArrayWalk(dump: dump).entries(head: head) where entry.value & 1 == 0 {

@@ -5,78 +5,52 @@ import CLibDW
 /// an index of all DIEs (see NameIndex and UnitLocator for how names are found).
 /// Not thread-safe: it fills caches as it answers; use it from one thread (callers resolve
 /// their layouts once, up front).
-public final class DebugTypes {
+public final class DebugTypes: KernelTypes {
     let file: ELFFile
     private let index: NameIndex
     private let locator: UnitLocator
     private let symbols: ELFSymbolTable
     private var layouts: [UInt64: TypeLayout] = [:]
 
-    init(file: ELFFile, symbols: ELFSymbolTable) {
+    /// `dwarf` is the file's libdw handle (the file keeps it open).
+    init(file: ELFFile, dwarf: OpaquePointer, symbols: ELFSymbolTable) {
         self.file = file
         self.symbols = symbols
-        index = NameIndex(dwarf: file.dwarf)
-        locator = UnitLocator(dwarf: file.dwarf, symbols: symbols, index: index)
+        index = NameIndex(dwarf: dwarf)
+        locator = UnitLocator(dwarf: dwarf, symbols: symbols, index: index)
     }
 
-    /// A struct by tag name, complete definitions only. `near` names a global symbol (a
-    /// function of the same source file is the surest) whose compile unit is searched first:
-    /// needed for types private to one file, such as `struct page_owner` near `page_owner_ops`.
-    public func structType(_ name: String, near symbol: String? = nil) throws -> TypeLayout {
-        try aggregate(.structure, name, near: symbol)
+    public var origin: String { "DWARF" }
+    public var source: String { file.path }
+
+    /// Complete definitions only. `near` names a global symbol (a function of the same source
+    /// file is the surest) whose compile unit is searched first: needed for types private to
+    /// one file, such as `struct page_owner` near `page_owner_ops`.
+    public func aggregateType(_ name: String, union: Bool, near symbol: String?) throws -> TypeLayout {
+        let kind: NameIndex.Kind = union ? .union : .structure
+        var die: Dwarf_Die?
+        if let symbol, let unit = locator.unit(near: symbol) { die = index.find(kind, name, in: unit) }
+        if die == nil { die = index.lookup(kind, name) }
+        return try checkedAggregate(die.flatMap(layout(of:)), name, union: union)
     }
 
-    public func unionType(_ name: String, near symbol: String? = nil) throws -> TypeLayout {
-        try aggregate(.union, name, near: symbol)
-    }
-
-    /// What a typedef names, e.g. "depot_stack_handle_t" -> .typedef("u32", ...).
     public func typedefTarget(_ name: String) throws -> TypeRef {
         guard let die = index.lookup(.typedef, name) else { throw notFound("typedef '\(name)'") }
         return typeRef(die.typeDIE)
     }
 
-    /// The value of an enumerator of any enum, or nil when no enum in the DWARF has it.
-    public func enumerator(_ name: String, near symbol: String? = nil) -> Int64? {
-        if let symbol, let unit = locator.unit(near: symbol), let value = index.enumerator(name, in: unit) {
-            return value
-        }
-        return index.enumerator(name)
-    }
-
-    /// An enumerator as a `T` inside `range`: nil when no enum in the DWARF has it, an error
-    /// naming it when its value is outside the range (a corrupt or crafted DWARF): what the
-    /// caller shifts, indexes or counts with is then known to fit.
-    public func enumerator<T: FixedWidthInteger>(_ name: String, in range: ClosedRange<T>, near symbol: String? = nil) throws -> T? {
-        guard let raw = enumerator(name, near: symbol) else { return nil }
-        return try checked(name, raw, range)
-    }
-
-    /// The value of the first of `names` (a kernel renamed some enumerators) that the unit of
-    /// `symbol` has, else the first the whole DWARF has, checked as above. The unit is asked
-    /// for every name before the whole file is: a name the DWARF lacks costs a scan of all of it.
-    public func enumerator<T: FixedWidthInteger>(anyOf names: [String], in range: ClosedRange<T>, near symbol: String) throws -> T? {
-        if let unit = locator.unit(near: symbol) {
+    /// The unit of `symbol` is asked for every name before the whole file is: a name the
+    /// DWARF lacks costs a scan of all of it.
+    public func enumeratorValue(anyOf names: [String], near symbol: String?) -> (name: String, value: Int64)? {
+        if let symbol, let unit = locator.unit(near: symbol) {
             for name in names {
-                if let raw = index.enumerator(name, in: unit) { return try checked(name, raw, range) }
+                if let raw = index.enumerator(name, in: unit) { return (name, raw) }
             }
         }
         for name in names {
-            if let raw = index.enumerator(name) { return try checked(name, raw, range) }
+            if let raw = index.enumerator(name) { return (name, raw) }
         }
         return nil
-    }
-
-    private func checked<T: FixedWidthInteger>(_ name: String, _ raw: Int64, _ range: ClosedRange<T>) throws -> T {
-        guard let value = T(exactly: raw), range.contains(value) else {
-            throw InputError(file: file.path, reason: "enumerator \(name) = \(raw) in the DWARF is outside \(range.lowerBound)...\(range.upperBound)")
-        }
-        return value
-    }
-
-    /// An enumerator that numbers a bit of a 64-bit word (a flag's position).
-    public func bitNumber(_ name: String, near symbol: String? = nil) throws -> UInt64? {
-        try enumerator(name, in: UInt64(0)...63, near: symbol)
     }
 
     /// The declared type of a global or static variable, from its definition when there is one.
@@ -103,21 +77,12 @@ public final class DebugTypes {
         return index.lookup(.variable, name)
     }
 
-    private func aggregate(_ kind: NameIndex.Kind, _ name: String, near symbol: String?) throws -> TypeLayout {
-        var die: Dwarf_Die?
-        if let symbol, let unit = locator.unit(near: symbol) { die = index.find(kind, name, in: unit) }
-        if die == nil { die = index.lookup(kind, name) }
-        let what = "\(kind == .union ? "union" : "struct") \(name)"
-        guard let die, let layout = layout(of: die) else { throw notFound("type '\(what)'") }
-        // Every member offset is checked against this size, and readers size buffers by it.
-        guard layout.size > 0, layout.size <= TypeLayout.maxSize else {
-            throw InputError(file: file.path, reason: "\(what) has size \(layout.size) in the DWARF, which no kernel type has")
-        }
-        return layout
-    }
-
     private func notFound(_ what: String) -> InputError {
         InputError(file: file.path, reason: "\(what) not found in the DWARF debug info")
+    }
+
+    public func layout(of aggregate: AggregateRef) -> TypeLayout? {
+        aggregate.die.flatMap(layout(of:))
     }
 
     /// The layout of a struct/union DIE (cached by DIE offset). A declaration is completed
@@ -154,7 +119,7 @@ public final class DebugTypes {
             return true
         }
         return TypeLayout(name: die.name ?? "", isUnion: kind == .union, size: die.byteSize ?? 0,
-                          members: members, file: file.path, resolver: nil)
+                          members: members, file: file.path, origin: origin)
     }
 
     private func buildMember(_ die: Dwarf_Die, depth: Int) -> Member {
@@ -166,34 +131,26 @@ public final class DebugTypes {
         let bitSize = die.unsigned(DW_AT_bit_size).map { Int(clamping: $0) }
         if let bitSize, bitSize > 0 {
             // Bit position of the field's LSB from the start of the containing type.
-            // The storage unit is the field's type (at most 16 bytes: __int128); the clamp
-            // keeps a corrupt byte size from breaking the arithmetic below.
-            let unitBytes = min(16, max(1, die.byteSize ?? type.size ?? 1))
-            let unitBits = unitBytes &* 8
+            let unitBytes = die.byteSize ?? type.size ?? 1
             var total: Int
             if let dataBitOffset = die.unsigned(DW_AT_data_bit_offset) {
                 total = offset &* 8 &+ Int(clamping: dataBitOffset)
             } else if let msbOffset = die.constant(DW_AT_bit_offset, signedData: true) {
                 // DWARF 2/3: bits from the storage unit's most significant bit (little endian).
-                total = offset &* 8 &+ unitBits &- Int(clamping: msbOffset) &- bitSize
+                total = offset &* 8 &+ min(16, max(1, unitBytes)) &* 8 &- Int(clamping: msbOffset) &- bitSize
             } else {
                 total = offset &* 8
             }
-            total = max(0, total)
-            offset = (total / unitBits) &* unitBytes
-            bitOffset = total &- offset &* 8
-            if bitOffset! &+ bitSize > unitBits {
-                // Straddles its natural storage unit (packed struct): count from the byte instead.
-                offset = total / 8
-                bitOffset = total % 8
-            }
+            let placed = Member.bitfieldPlacement(totalBits: total, bitSize: bitSize, unitBytes: unitBytes)
+            offset = placed.offset
+            bitOffset = placed.bitOffset
         }
         var nested: TypeLayout?
         if name.isEmpty, let aggregateDIE, !aggregateDIE.isDeclaration {
             nested = buildLayout(aggregateDIE, depth: depth + 1)
         }
         return Member(name: name, offset: offset, bitOffset: bitOffset, bitSize: bitOffset == nil ? nil : bitSize,
-                      type: type, nestedLayout: nested, aggregate: aggregateDIE)
+                      type: type, nestedLayout: nested, aggregate: aggregateDIE.map { AggregateRef(die: $0) })
     }
 
     /// DW_AT_data_member_location as a constant or a DW_OP_plus_uconst expression (DWARF 2);

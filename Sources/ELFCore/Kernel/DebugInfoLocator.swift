@@ -34,7 +34,7 @@ public struct DebugInfoLocator: Sendable {
     /// OSRELEASE; a dump without the note cannot say which kernel it is of.
     public func locate(vmcoreinfo: String?, dumpPath: String) throws -> String {
         guard let vmcoreinfo else {
-            throw InputError(file: dumpPath, reason: "no vmlinux given, and the dump has no VMCOREINFO note to find one by (build ID, release): name the vmlinux of the crashed kernel")
+            throw InputError(file: dumpPath, reason: "no vmlinux given, and the dump has no VMCOREINFO note: without it neither can the vmlinux be found (by build ID and release) nor the kernel's own kallsyms and BTF in the dump: name the vmlinux of the crashed kernel")
         }
         let release = try VMCoreInfo(text: vmcoreinfo, file: dumpPath).osRelease
         return try locate(buildID: BuildID.inVMCoreInfo(vmcoreinfo), release: release, dumpPath: dumpPath)

@@ -1,8 +1,14 @@
-/// A crashed kernel: its dump and its vmlinux, checked to belong together, with address
-/// translation set up. The starting point of every walker.
+/// A crashed kernel: its dump and the kernel's types and symbols, checked to belong together,
+/// with address translation set up. The starting point of every walker.
+/// The types come from the vmlinux DWARF, the .BTF of a stripped vmlinux, a BTF file, or,
+/// without any vmlinux, the BTF the kernel carries in its image; the symbols from the vmlinux
+/// or the dump's kallsyms (see KernelSources).
 public final class KernelDump: @unchecked Sendable {
     public let vmcorePath: String
-    public let vmlinux: VMLinux
+    /// nil when the dump is read without one.
+    public let vmlinux: VMLinux?
+    public let types: any KernelTypes
+    public let symbols: any KernelSymbols
     public let physical: PhysicalMemory
     public let info: VMCoreInfo
     public let memory: KernelMemory
@@ -23,6 +29,8 @@ public final class KernelDump: @unchecked Sendable {
     /// How the VMCOREINFO text was recovered from memory when the dump had no note (each a
     /// line for `info`); nil when the note was there.
     public let vmcoreinfoRecovery: [String]?
+    /// Where the types and symbols came from, a line for `info`.
+    public let kernelSources: String
     /// arm64 NUMBER(KERNELPACMASK): pointer-authentication bits a return address may carry.
     let pacMask: UInt64
 
@@ -31,19 +39,31 @@ public final class KernelDump: @unchecked Sendable {
     }
 
     /// `vmcorePaths`: one dump, or the parts of a split dump (see SplitDumpFiles). Without
-    /// `vmlinuxPath`, the vmlinux is looked for in `debugInfo` by the dump's build ID and release.
-    public init(vmlinuxPath: String?, vmcorePaths: [String], debugInfo: DebugInfoLocator = DebugInfoLocator()) throws {
+    /// `vmlinuxPath`, the vmlinux is looked for in `debugInfo` by the dump's build ID and
+    /// release, and when none is there the dump is read alone (kallsyms and BTF in its memory).
+    /// `btfPath`: a raw BTF file whose types replace the vmlinux's.
+    public init(vmlinuxPath: String?, vmcorePaths: [String], debugInfo: DebugInfoLocator = DebugInfoLocator(),
+                btfPath: String? = nil) throws {
         let vmcorePath = vmcorePaths.first ?? ""
         self.vmcorePath = vmcorePath
         let physical = try SplitDumpFiles.open(paths: vmcorePaths)
         let architecture = physical.architecture
-        let vmlinuxPath = try vmlinuxPath ?? debugInfo.locate(vmcoreinfo: physical.vmcoreinfo, dumpPath: vmcorePath)
-        let vmlinux = try Self.openVMLinux(vmlinuxPath)
-        guard vmlinux.architecture == architecture else {
+        var vmlinux: VMLinux?
+        var notFound: InputError?
+        if let vmlinuxPath {
+            vmlinux = try Self.openVMLinux(vmlinuxPath)
+        } else {
+            do {
+                vmlinux = try Self.openVMLinux(debugInfo.locate(vmcoreinfo: physical.vmcoreinfo, dumpPath: vmcorePath))
+            } catch let error as InputError where physical.vmcoreinfo != nil {
+                notFound = error
+            }
+        }
+        if let vmlinux, vmlinux.architecture != architecture {
             throw InputError(file: vmcorePath, reason: "the dump is of an \(architecture.rawValue) machine but \(vmlinux.path) is an \(vmlinux.architecture.rawValue) kernel: use the vmlinux of the crashed kernel")
         }
         var text = physical.vmcoreinfo
-        if text == nil {
+        if text == nil, let vmlinux {
             let recovered = try VMCoreInfoRecovery(physical: physical, vmlinux: vmlinux, vmcorePath: vmcorePath)
                 .recover(architecture: architecture)
             text = recovered.text
@@ -58,23 +78,35 @@ public final class KernelDump: @unchecked Sendable {
             let sizes = architecture.pageSizes.map(String.init).joined(separator: ", ")
             throw InputError(file: vmcorePath, reason: "VMCOREINFO PAGESIZE=\(pageSize) is not a page size of \(architecture.rawValue) (\(sizes))")
         }
-        try Self.checkRelease(vmlinux: vmlinux, dumpRelease: release, vmcorePath: vmcorePath)
+        if let vmlinux { try Self.checkRelease(vmlinux: vmlinux, dumpRelease: release, vmcorePath: vmcorePath) }
 
-        let symbols = vmlinux.symbols
-        guard let text = symbols.address(of: "_text") ?? symbols.address(of: "_stext"),
-              let end = symbols.address(of: "_end") else {
-            throw InputError(file: vmlinuxPath, reason: "no _text/_end symbols: not a kernel vmlinux")
-        }
         let offset = info.kernelOffset ?? 0
-        let setup = TranslationSetup(physical: physical, info: info, vmlinux: vmlinux, vmcorePath: vmcorePath,
-                                     image: (text &+ offset, end &+ offset), kernelOffset: offset, pageSize: pageSize)
-        let translation: KernelTranslation
-        switch architecture {
-        case .x86_64: translation = try setup.x86_64()
-        case .arm64: translation = try setup.arm64(release: Self.version(ofRelease: release))
+        func setup(_ symbol: @escaping (String) -> UInt64?, image: (UInt64, UInt64)) -> TranslationSetup {
+            TranslationSetup(physical: physical, info: info, symbol: symbol, vmcorePath: vmcorePath,
+                             image: image, pageSize: pageSize)
         }
+        func translation(_ setup: TranslationSetup) throws -> KernelTranslation {
+            switch architecture {
+            case .x86_64: return try setup.x86_64()
+            case .arm64: return try setup.arm64(release: Self.version(ofRelease: release))
+            }
+        }
+        let sources = try KernelSources(vmlinux: vmlinux, btfPath: btfPath, notFound: notFound, info: info,
+                                        vmcorePath: vmcorePath) {
+            KernelMemory(physical: physical, translation: try translation(setup({ _ in nil }, image: (0, 0))))
+        }
+        let symbols = sources.symbols
+        guard let start = symbols.address(of: "_text") ?? symbols.address(of: "_stext"),
+              let end = symbols.address(of: "_end") else {
+            throw InputError(file: vmlinux?.path ?? vmcorePath, reason: "no _text/_end symbols: not a kernel")
+        }
+        let final = setup(symbols.address(of:), image: (start, end))
+        let kernelTranslation = try translation(final)
 
         self.vmlinux = vmlinux
+        self.types = sources.types
+        self.symbols = symbols
+        self.kernelSources = sources.description
         self.physical = physical
         self.info = info
         self.kernelOffset = offset
@@ -82,12 +114,16 @@ public final class KernelDump: @unchecked Sendable {
         self.architecture = architecture
         self.pageSize = pageSize
         self.pageShift = UInt64(pageSize.trailingZeroBitCount)
-        self.translationFacts = setup.facts(of: translation)
+        self.translationFacts = final.facts(of: kernelTranslation)
         self.pacMask = architecture == .arm64 ? info.kernelPacMask ?? 0 : 0
         self.warnings = info.warnings
-        self.memory = KernelMemory(physical: physical, translation: translation)
-        warnings += try checkIdentity()
+        self.memory = KernelMemory(physical: physical, translation: kernelTranslation)
+        if vmlinux != nil { warnings += try checkIdentity() }
     }
+
+    /// The file the kernel's types and symbols came from (the vmlinux, else the dump), for
+    /// messages about them.
+    public var kernelFile: String { vmlinux?.path ?? types.source }
 
     /// A code address as the kernel prints it: on arm64 with pointer authentication, a return
     /// address may carry PAC bits in its upper bits; %pS shows it with them stripped.
@@ -105,16 +141,16 @@ public final class KernelDump: @unchecked Sendable {
         return numbers.count == 2 ? (numbers[0], numbers[1]) : nil
     }
 
-    /// Runtime address of a global: VMCOREINFO's SYMBOL() when it has one, else the vmlinux
-    /// symbol table shifted by the KASLR offset.
+    /// Runtime address of a global: VMCOREINFO's SYMBOL() when it has one, else the kernel's
+    /// symbols (the vmlinux's shifted by the KASLR offset, or kallsyms).
     public func address(of symbol: String) -> UInt64? {
         if let a = info.symbol(symbol) { return a }
-        return vmlinux.symbols.address(of: symbol).map { $0 &+ kernelOffset }
+        return symbols.address(of: symbol)
     }
 
     public func requireAddress(of symbol: String) throws -> UInt64 {
         guard let a = address(of: symbol) else {
-            throw InputError(file: vmlinux.path, reason: "symbol \(symbol) not found")
+            throw InputError(file: kernelFile, reason: "symbol \(symbol) not found")
         }
         return a
     }
@@ -149,7 +185,7 @@ public final class KernelDump: @unchecked Sendable {
     /// Same release is not enough: two builds of one release differ. The banner in memory must
     /// equal the vmlinux's (it holds the build host, compiler and build number).
     func checkBanner() throws {
-        guard let at = vmlinux.symbols.address(of: "linux_banner"),
+        guard let vmlinux, let at = vmlinux.symbols.address(of: "linux_banner"),
               let fromFile = try? vmlinux.cString(atLinkAddress: at, max: 512) else { return }
         guard let inMemory = try? memory.cString(at &+ kernelOffset, max: 512) else {
             throw InputError(file: vmcorePath, reason: "cannot read linux_banner from the dump: the kernel image is not in it or \(vmlinux.path) does not belong to it")

@@ -4,6 +4,7 @@
 extension KernelDump {
     /// Throws when they do not belong together; returns the warnings of doubtful cases.
     func checkIdentity() throws -> [String] {
+        guard let vmlinux else { return [] }
         let dumpID = BuildID.inVMCoreInfo(physical.vmcoreinfo)
         let fileID = vmlinux.buildID
         let differ = dumpID != nil && fileID != nil && dumpID != fileID

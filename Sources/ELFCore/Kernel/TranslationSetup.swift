@@ -1,20 +1,21 @@
-/// Sets up a dump's address translation from what VMCOREINFO and the vmlinux say, one
+/// Sets up a dump's address translation from what VMCOREINFO and the kernel's symbols say, one
 /// function per architecture; every value used comes out of VMCOREINFO already range-checked.
 struct TranslationSetup {
     let physical: PhysicalMemory
     let info: VMCoreInfo
-    let vmlinux: VMLinux
+    /// Runtime addresses of the kernel's symbols (vmlinux or kallsyms); nil when not known yet.
+    let symbol: (String) -> UInt64?
     let vmcorePath: String
-    /// Runtime [_text, _end).
+    /// Runtime [_text, _end); empty before the symbols are known (the page tables map the
+    /// image too).
     let image: (start: UInt64, end: UInt64)
-    let kernelOffset: UInt64
     let pageSize: UInt64
 
     /// Runtime address of the top-level table: SYMBOL(swapper_pg_dir) (on x86_64 also
-    /// init_top_pgt, the same table), else the vmlinux symbol shifted by KASLR.
+    /// init_top_pgt, the same table), else the kernel's symbol.
     private func rootTableAddress(_ names: [String]) throws -> UInt64 {
         for name in names {
-            if let address = info.symbol(name) ?? vmlinux.symbols.address(of: name).map({ $0 &+ kernelOffset }) {
+            if let address = info.symbol(name) ?? symbol(name) {
                 return address
             }
         }
@@ -31,8 +32,8 @@ struct TranslationSetup {
             imageStart: image.start, imageEnd: image.end, physBase: physBase, pageOffsetBase: 0, directMapSize: 0,
             rootTable: X86_64Translation.imagePhysical(rootVA, physBase: physBase), fiveLevel: info.fiveLevelPaging)
         var pageOffsetBase: UInt64 = imageOnly.fiveLevel ? 0xff11_0000_0000_0000 : 0xffff_8880_0000_0000
-        if let at = vmlinux.symbols.address(of: "page_offset_base") {
-            pageOffsetBase = try KernelMemory(physical: physical, translation: .x86_64(imageOnly)).u64(at &+ kernelOffset)
+        if let at = symbol("page_offset_base") {
+            pageOffsetBase = try KernelMemory(physical: physical, translation: .x86_64(imageOnly)).u64(at)
         }
         return .x86_64(X86_64Translation(
             imageStart: image.start, imageEnd: image.end, physBase: physBase, pageOffsetBase: pageOffsetBase,

@@ -28,6 +28,16 @@ public struct Kallsyms: Sendable {
         return Symbol(address: addresses[position], name: name, type: type)
     }
 
+    /// The distance from the symbol at `position` to the next higher address: an upper bound
+    /// of its size; nil for the last.
+    public func distanceToNext(at position: Int) -> UInt64? {
+        guard position >= 0, position < addresses.count else { return nil }
+        let start = addresses[position]
+        var next = position + 1
+        while next < addresses.count, addresses[next] == start { next += 1 }
+        return next < addresses.count ? addresses[next] - start : nil
+    }
+
     /// Where the tables sit (runtime addresses from VMCOREINFO).
     public struct Location: Sendable {
         public var numSyms: UInt64
@@ -48,7 +58,15 @@ public struct Kallsyms: Sendable {
         /// From VMCOREINFO (6.0+) or, for older kernels, the vmlinux symbol table: the tables
         /// are ordinary symbols of the image there.
         public init?(_ dump: KernelDump) {
-            let address = dump.address(of:)
+            self.init(address: dump.address(of:))
+        }
+
+        /// From VMCOREINFO alone (6.0+), for a dump without a vmlinux.
+        init?(_ info: VMCoreInfo) {
+            self.init(address: info.symbol)
+        }
+
+        private init?(address: (String) -> UInt64?) {
             guard let n = address("kallsyms_num_syms"), let names = address("kallsyms_names"),
                   let table = address("kallsyms_token_table"), let index = address("kallsyms_token_index")
             else { return nil }

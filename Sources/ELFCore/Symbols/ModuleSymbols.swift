@@ -41,7 +41,7 @@ public enum ModuleList {
     static let maxSymbolsPerModule: UInt64 = 1 << 20
 
     public static func read(dump: KernelDump) throws -> [ModuleSymbols] {
-        let types = dump.vmlinux.types
+        let types = dump.types
         guard let head = dump.address(of: "modules") else { return [] }
         let module = try types.structType("module", near: "modules")
         let kallsymsType = try types.structType("mod_kallsyms", near: "modules")
@@ -99,7 +99,7 @@ public enum ModuleList {
 
     /// 6.4+ keep `struct module_memory mem[MOD_MEM_NUM_TYPES]`; older kernels a core and an init
     /// `struct module_layout`. Decide by which member the DWARF shows.
-    static func regionReader(types: DebugTypes, module: TypeLayout) throws -> (KernelMemory, UInt64) throws -> Regions {
+    static func regionReader(types: any KernelTypes, module: TypeLayout) throws -> (KernelMemory, UInt64) throws -> Regions {
         typealias Range = ModuleSymbols.ClosedOpenRange
         if let mem = try module.memberIfPresent("mem") {
             let memory = try types.structType("module_memory", near: "modules")

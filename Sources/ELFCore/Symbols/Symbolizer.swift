@@ -11,18 +11,20 @@ public final class Symbolizer: @unchecked Sendable {
     private let kallsyms: Kallsyms?
     private let kernelStart: UInt64
     private let kernelEnd: UInt64
-    private let fallback: ELFSymbolTable
+    private let fallback: ELFSymbolTable?
     private let kernelOffset: UInt64
 
     public init(dump: KernelDump) {
-        let symbols = dump.vmlinux.symbols
+        let symbols = dump.symbols
         kernelOffset = dump.kernelOffset
-        kernelStart = (symbols.address(of: "_stext") ?? symbols.address(of: "_text") ?? 0) &+ dump.kernelOffset
-        kernelEnd = (symbols.address(of: "_end") ?? UInt64.max &- dump.kernelOffset) &+ dump.kernelOffset
-        fallback = symbols
+        kernelStart = symbols.address(of: "_stext") ?? symbols.address(of: "_text") ?? 0
+        kernelEnd = symbols.address(of: "_end") ?? .max
+        fallback = dump.vmlinux?.symbols
         var table: Kallsyms?
         var reason: String?
-        if let location = Kallsyms.Location(dump) {
+        if let fromDump = (symbols as? KallsymsSymbols)?.kallsyms {
+            table = fromDump
+        } else if let location = Kallsyms.Location(dump) {
             do { table = try Kallsyms(memory: dump.memory, at: location) } catch { reason = "kallsyms in the dump unreadable (\(error))" }
         } else {
             reason = "neither VMCOREINFO nor the vmlinux locates kallsyms"
@@ -53,7 +55,7 @@ public final class Symbolizer: @unchecked Sendable {
 
     private func kernelLookup(_ address: UInt64) -> (name: String, offset: UInt64, size: UInt64)? {
         if let kallsyms { return kallsyms.lookup(address, end: kernelEnd) }
-        guard let (symbol, offset) = fallback.containing(address &- kernelOffset) else { return nil }
+        guard let (symbol, offset) = fallback?.containing(address &- kernelOffset) else { return nil }
         return (symbol.name, offset, symbol.size)
     }
 

@@ -8,11 +8,12 @@ final class ELFFile {
     let path: String
     let fd: Int32
     let elf: OpaquePointer
-    let dwarf: OpaquePointer
+    /// nil for a vmlinux stripped of its DWARF that keeps its .BTF section.
+    let dwarf: OpaquePointer?
     let architecture: Architecture
 
     /// Opens `path` and checks, in order, that it exists, is ELF, is for a supported
-    /// architecture and has DWARF.
+    /// architecture and has DWARF or, stripped of it, BTF.
     init(path: String) throws {
         self.path = path
         func fail(_ reason: String) -> InputError { InputError(file: path, reason: reason) }
@@ -41,17 +42,42 @@ final class ELFFile {
         guard gelf_getclass(elf) == ELFCLASS64, let architecture = Architecture(elfMachine: header.e_machine) else {
             throw failClosing("not a 64-bit \(Architecture.supportedNames) ELF file (e_machine \(header.e_machine))")
         }
-        guard let dwarf = dwarf_begin_elf(elf, DWARF_C_READ, nil) else {
+        let dwarf = dwarf_begin_elf(elf, DWARF_C_READ, nil)
+        if dwarf == nil, !Self.hasBTF(elf) {
             let libdwSays = String(cString: dwarf_errmsg(-1))
             if let compressed = Self.debugInfoCompression(elf) {
                 throw failClosing("its DWARF debug info is unreadable (\(compressed)): \(libdwSays); decompress it with `objcopy --decompress-debug-sections`")
             }
-            throw failClosing("no DWARF debug info (build the kernel with CONFIG_DEBUG_INFO, or use the unstripped vmlinux): \(libdwSays)")
+            throw failClosing("no DWARF debug info and no .BTF section (build the kernel with CONFIG_DEBUG_INFO or CONFIG_DEBUG_INFO_BTF, or use the unstripped vmlinux): \(libdwSays)")
         }
         self.fd = fd
         self.elf = elf
         self.dwarf = dwarf
         self.architecture = architecture
+    }
+
+    private static func hasBTF(_ elf: OpaquePointer) -> Bool {
+        section(named: ".BTF", in: elf) != nil
+    }
+
+    static func section(named wanted: String, in elf: OpaquePointer) -> OpaquePointer? {
+        var stringsIndex = 0
+        guard elf_getshdrstrndx(elf, &stringsIndex) == 0 else { return nil }
+        var section = elf_nextscn(elf, nil)
+        while let current = section {
+            var header = GElf_Shdr()
+            if gelf_getshdr(current, &header) != nil, let cName = elf_strptr(elf, stringsIndex, Int(header.sh_name)),
+               String(cString: cName) == wanted {
+                return current
+            }
+            section = elf_nextscn(elf, current)
+        }
+        return nil
+    }
+
+    /// The bytes of the section named `name`, nil when there is none or it has no contents.
+    func contents(ofSection name: String) -> UnsafeRawBufferPointer? {
+        Self.section(named: name, in: elf).flatMap(contents(of:))
     }
 
     /// How .debug_info is compressed, when it is present but compressed; nil otherwise.
@@ -76,7 +102,7 @@ final class ELFFile {
     }
 
     deinit {
-        dwarf_end(dwarf)
+        if let dwarf { dwarf_end(dwarf) }
         elf_end(elf)
         close(fd)
     }

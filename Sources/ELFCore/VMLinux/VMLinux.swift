@@ -1,16 +1,32 @@
 import CLibDW
 
-/// The kernel image with debug info: symbols, DWARF type layouts and initialized data, all at
-/// link-time addresses (add the dump's KASLR offset to compare with runtime addresses).
+/// The kernel image with type information: symbols, type layouts (DWARF, or the .BTF section
+/// of a vmlinux stripped of its DWARF) and initialized data, all at link-time addresses (add
+/// the dump's KASLR offset to compare with runtime addresses).
 public final class VMLinux {
     public let path: String
     let file: ELFFile
+    /// Where the types come from: the DWARF (libdw's handle), or the .BTF section read when the
+    /// file has no DWARF.
+    private enum TypeSource {
+        case dwarf(OpaquePointer)
+        case btf(BTFTypes)
+    }
+    private let typeSource: TypeSource
 
     /// Opens the file with libelf and libdw. Throws InputError when it is missing, not ELF,
-    /// for another architecture than x86_64 and arm64, or has no DWARF.
+    /// for another architecture than x86_64 and arm64, has neither DWARF nor BTF, or its BTF
+    /// is unreadable where it has no DWARF.
     public init(path: String) throws {
         self.path = path
         self.file = try ELFFile(path: path)
+        if let dwarf = file.dwarf {
+            typeSource = .dwarf(dwarf)
+        } else if let section = file.contents(ofSection: ".BTF") {
+            typeSource = .btf(BTFTypes(data: try BTFData(bytes: Array(section), source: path)))
+        } else {
+            throw InputError(file: path, reason: "no DWARF debug info, and its .BTF section has no contents")
+        }
     }
 
     /// The machine the kernel was built for (ELF e_machine).
@@ -19,8 +35,13 @@ public final class VMLinux {
     /// `.symtab`, read on first use.
     public private(set) lazy var symbols = ELFSymbolTable(file: file)
 
-    /// The DWARF side: struct layouts, enumerators, variable types.
-    public private(set) lazy var types = DebugTypes(file: file, symbols: symbols)
+    /// Struct layouts, enumerators, variable types: from the DWARF, else from the .BTF section.
+    public private(set) lazy var types: any KernelTypes = {
+        switch typeSource {
+        case .dwarf(let dwarf): return DebugTypes(file: file, dwarf: dwarf, symbols: symbols)
+        case .btf(let btf): return btf
+        }
+    }()
 
     /// Bytes of initialized data at a link-time address, from the allocated section holding it
     /// (e.g. `linux_banner` in .rodata). The range must lie within one section that has

@@ -1,23 +1,22 @@
-import CLibDW
-
 /// A resolved struct or union: its direct members in declaration order.
 public struct TypeLayout {
     public let name: String
     public let isUnion: Bool
     public let size: Int
     public let members: [Member]
-    /// The vmlinux path, for error messages.
+    /// The file the types came from and their kind ("DWARF", "BTF"), for error messages.
     public let file: String
+    let origin: String
     /// Resolves named struct members when a dotted path goes through them (nil in nested and
     /// cached layouts: the outermost layout's resolver serves the whole path).
-    let resolver: DebugTypes?
+    let resolver: (any KernelTypes)?
 
     /// The member at `path`, looking through anonymous struct/union members; dotted paths
     /// ("css.flags") go into named struct/union members. The offset is relative to this type.
     /// The member is checked to lie inside this type (see `checked`).
     public func member(_ path: String) throws -> Member {
         if let found = try memberIfPresent(path) { return found }
-        throw InputError(file: file, reason: "\(kindAndName) has no member '\(path)' in the DWARF")
+        throw InputError(file: file, reason: "\(kindAndName) has no member '\(path)' in the \(origin)")
     }
 
     /// The member at `path`, nil when the type has none; an error when the DWARF places it
@@ -31,11 +30,11 @@ public struct TypeLayout {
 
     /// A member is usable when its bytes (a bitfield: its bits) lie inside this type: then a
     /// load of its bytes from a buffer of `size` bytes stays inside the buffer (Field refuses
-    /// to load a bitfield's storage unit past the end). Offsets come from the DWARF, which may
+    /// to load a bitfield's storage unit past the end). Offsets come from the DWARF or BTF, which may
     /// be corrupt or crafted.
     private func checked(_ m: Member, _ path: String) throws -> Member {
         func fault(_ what: String) -> InputError {
-            InputError(file: file, reason: "\(kindAndName) member '\(path)' \(what) in the DWARF")
+            InputError(file: file, reason: "\(kindAndName) member '\(path)' \(what) in the \(origin)")
         }
         guard size > 0, size <= Self.maxSize else { throw fault("belongs to a type of \(size) bytes") }
         guard m.offset >= 0, m.offset <= size else { throw fault("at offset \(m.offset) lies outside the type's \(size) bytes") }
@@ -72,8 +71,13 @@ public struct TypeLayout {
         return nil
     }
 
-    func resolving(with resolver: DebugTypes) -> TypeLayout {
-        TypeLayout(name: name, isUnion: isUnion, size: size, members: members, file: file, resolver: resolver)
+    init(name: String, isUnion: Bool, size: Int, members: [Member], file: String, origin: String, resolver: (any KernelTypes)? = nil) {
+        self.name = name; self.isUnion = isUnion; self.size = size; self.members = members
+        self.file = file; self.origin = origin; self.resolver = resolver
+    }
+
+    func resolving(with resolver: any KernelTypes) -> TypeLayout {
+        TypeLayout(name: name, isUnion: isUnion, size: size, members: members, file: file, origin: origin, resolver: resolver)
     }
 
     /// A member of this type by name, searching anonymous members after the named ones.
@@ -103,8 +107,22 @@ public struct Member {
 
     /// The layout of an anonymous struct/union member, offsets relative to this member.
     let nestedLayout: TypeLayout?
-    /// The struct/union DIE of a named aggregate member, resolved when a path goes into it.
-    let aggregate: Dwarf_Die?
+    /// The struct/union type of a named aggregate member, resolved when a path goes into it.
+    let aggregate: AggregateRef?
+
+    /// Where a bitfield lies, from the position of its least significant bit in the containing
+    /// type (`totalBits`), as both DWARF and BTF give it: the storage unit is the field's type
+    /// (`unitBytes`, at most 16: __int128) holding its first bit, unless the field straddles
+    /// that unit (packed structs): then it counts from the byte holding its first bit.
+    static func bitfieldPlacement(totalBits: Int, bitSize: Int, unitBytes: Int) -> (offset: Int, bitOffset: Int) {
+        let unitBytes = min(16, max(1, unitBytes))
+        let unitBits = unitBytes &* 8
+        let total = max(0, totalBits)
+        let offset = (total / unitBits) &* unitBytes
+        let bitOffset = total &- offset &* 8
+        if bitOffset &+ bitSize > unitBits { return (total / 8, total % 8) }
+        return (offset, bitOffset)
+    }
 
     func shifted(by bytes: Int) -> Member {
         Member(name: name, offset: offset &+ bytes, bitOffset: bitOffset, bitSize: bitSize, type: type,

@@ -1,6 +1,6 @@
-/// A C type as DWARF declares it. const/volatile/restrict/_Atomic are dropped; typedefs are
+/// A C type as DWARF or BTF declares it. const/volatile/restrict/_Atomic are dropped; typedefs are
 /// kept with their name (use `resolved` to see through them). Structs, unions and enums are
-/// references by name and size: resolve a struct's members with DebugTypes.structType.
+/// references by name and size: resolve a struct's members with KernelTypes.structType.
 public indirect enum TypeRef: Equatable, CustomStringConvertible {
     case base(name: String, size: Int, signed: Bool)
     /// `.pointer(.void)` for `void *`.
