@@ -53,6 +53,22 @@ enum DWARFFixture {
         return built
     }
 
+    /// The DWARF 5 fixture with BTF as the kernel's build makes it (pahole -J from the DWARF):
+    /// `stripped` keeps only the .BTF section, `raw` is the bare blob (`--btf FILE`).
+    static func buildBTF() throws -> (stripped: String, raw: String) {
+        let withDWARF = try build(dwarf: 5).binary
+        lock.lock()
+        defer { lock.unlock() }
+        let encoded = "\(scratch)/fixture-btf", stripped = "\(scratch)/fixture-btf-stripped", raw = "\(scratch)/fixture.btf"
+        if FileManager.default.fileExists(atPath: stripped) { return (stripped, raw) }
+        try? FileManager.default.removeItem(atPath: encoded)
+        try FileManager.default.copyItem(atPath: withDWARF, toPath: encoded)
+        try run("/usr/bin/pahole", ["-J", encoded])
+        try run("/usr/bin/pahole", ["--btf_encode_detached=\(raw)", withDWARF])
+        try run("/usr/bin/objcopy", ["--strip-debug", encoded, stripped])
+        return (stripped, raw)
+    }
+
     static func facts() throws -> Facts {
         lock.lock()
         defer { lock.unlock() }

@@ -131,7 +131,7 @@ import Testing
     /// last layout goes, everything is released: no reference cycle keeps the file mapped.
     @Test func layoutsOutliveTheirVMLinuxWithoutLeaking() throws {
         let (path, facts) = (try DWARFFixture.build(dwarf: 5).binary, try DWARFFixture.facts())
-        weak var released: DebugTypes?
+        weak var released: AnyObject?
         var layout: TypeLayout?
         do {
             let vmlinux = try VMLinux(path: path)

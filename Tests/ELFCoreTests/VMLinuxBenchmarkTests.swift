@@ -23,7 +23,7 @@ import Testing
         }
         let vmlinux = try step("VMLinux(path:)") { try VMLinux(path: path) }
         _ = step("symbols (.symtab)") { vmlinux.symbols.count }
-        let types = vmlinux.types
+        let types = try #require(vmlinux.types as? DebugTypes)
         for symbol in ["page_owner_ops", "stack_pools", "stack_table", "mem_section", "modules", "gfpflag_names", "__set_page_owner"] {
             _ = step("unit near \(symbol)") { types.unitName(near: symbol) ?? "-" }
         }

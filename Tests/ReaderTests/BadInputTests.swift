@@ -134,7 +134,7 @@ import Testing
         let dir = try Self.sample()
         let path = try Self.copy(dir.file("vmcore"), "page-ext-hole")
         let dump = try KernelDump(vmlinuxPath: dir.file("vmlinux"), vmcorePath: path)
-        let types = dump.vmlinux.types
+        let types = dump.types
         let layout = try types.structType("mem_section", near: "mem_section")
         let roots = try #require(dump.info.symbol("mem_section"))
         let section0 = try dump.memory.u64(roots)
@@ -178,7 +178,7 @@ import Testing
         let dump = try KernelDump(vmlinuxPath: dir.file("vmlinux"), vmcorePath: path)
         let head = try dump.requireAddress(of: "stack_list")
         let first = try dump.memory.u64(head)
-        let node = try dump.vmlinux.types.structType("stack", near: "stack_list")
+        let node = try dump.types.structType("stack", near: "stack_list")
         let at = try Self.fileOffset(dump, virtual: first + UInt64(try node.member("next").offset))
         var loop = first.littleEndian
         try Self.patch(path, at: at, withUnsafeBytes(of: &loop) { Array($0) })

@@ -92,7 +92,7 @@ import Testing
         let path = try BadInputTests.copy(dir.file("vmcore"), "plus-one")
         let dump = try KernelDump(vmlinuxPath: dir.file("vmlinux"), vmcorePath: path)
         let context = try PageOwnerContext(dump: dump)
-        let types = dump.vmlinux.types
+        let types = dump.types
         let parts = try types.unionType("handle_parts", near: "stack_table")
         let index = try parts.member("pool_index"), offset = try parts.member("offset")
         let indexShift = UInt32(index.bitOffset ?? 0), offsetShift = UInt32(offset.bitOffset ?? 0)

@@ -81,7 +81,7 @@ import Testing
     @Test func flatFieldsAtExtremes() throws {
         let dir = try Self.dump("flat")
         let dump = try KernelDump(vmlinuxPath: dir.file("vmlinux"), vmcorePath: dir.file("vmcore"))
-        let types = dump.vmlinux.types
+        let types = dump.types
         let pgdat = try dump.requireAddress(of: "contig_page_data")
         let pgdatType = try types.structType("pglist_data"), zoneType = try types.structType("zone")
         let zone1 = pgdat + UInt64(try pgdatType.member("node_zones").offset + zoneType.size)
@@ -110,7 +110,7 @@ import Testing
         let dir = try Self.dump("flat")
         let dump = try KernelDump(vmlinuxPath: dir.file("vmlinux"), vmcorePath: dir.file("vmcore"))
         let pgdat = try dump.requireAddress(of: "contig_page_data")
-        let offset = try dump.vmlinux.types.structType("pglist_data").member("node_mem_map").offset
+        let offset = try dump.types.structType("pglist_data").member("node_mem_map").offset
         let path = try BadInputTests.copy(dir.file("vmcore"), "flat-no-memmap")
         try BadInputTests.patch(path, at: try BadInputTests.fileOffset(dump, virtual: pgdat + UInt64(offset)), [UInt8](repeating: 0, count: 8))
         let r = try Tools.vmowner("page-owner", dir.file("vmlinux"), path)

@@ -80,7 +80,7 @@ import Testing
             return try #require(table[f.name])
         default:
             let dump = try KernelDump(vmlinuxPath: dir.file("vmlinux"), vmcorePath: dir.file("vmcore"))
-            let types = dump.vmlinux.types
+            let types = dump.types
             let va: UInt64
             switch f.name {
             case "page_owner_ops.offset":

@@ -64,7 +64,7 @@ import Testing
     }
 
     static func locate(_ name: String, in dump: KernelDump) throws -> Target {
-        let types = dump.vmlinux.types
+        let types = dump.types
         let memory = dump.memory
         func offset(_ type: String, _ member: String) throws -> UInt64 { UInt64(try types.structType(type).member(member).offset) }
         let roots = try #require(dump.info.symbol("mem_section"))
@@ -131,7 +131,7 @@ import Testing
 
     /// A page charged to a memcg that is not the root: its struct page, pfn and mem_cgroup.
     static func chargedPage(_ dump: KernelDump) throws -> (UInt64, UInt64, UInt64) {
-        let types = dump.vmlinux.types
+        let types = dump.types
         let vmemmap = try #require(dump.info.symbol("vmemmap"))
         let size = UInt64(try types.structType("page").size)
         let memcgData = UInt64(try types.structType("page").member("memcg_data").offset)
