@@ -39,6 +39,8 @@ cp -r $WORK/seeds/kdump $WORK/seeds/split     # split cuts one kdump file into p
 mkdir -p $WORK/seeds/kallsyms
 $BIN/vmowner-fuzz --kallsyms-seed $SIM/elf/vmlinux $SIM/elf/vmcore $WORK/seeds/kallsyms/200-symbols 200
 $BIN/vmowner-fuzz --kallsyms-seed $SIM/elf/vmlinux $SIM/elf/vmcore $WORK/seeds/kallsyms/20-symbols 20
+mkdir -p $WORK/seeds/btf                 # the simulated kernel's BTF, as pahole encodes it
+pahole --btf_encode_detached=$WORK/seeds/btf/sim.btf $SIM/elf/vmlinux >/dev/null
 export VMOWNER_FUZZ_DUMP=$SIM/elf        # the dump the patching targets patch
 seeded=$(date +%s)
 

@@ -20,6 +20,7 @@ enum FuzzTargets {
         DumpFormatTargets.xz,
         DumpFormatTargets.vmcoreinfo,
         KallsymsTarget.target,
+        BTFTarget.target,
         SplitTarget.target,
     ] + PatchTargets.all
 

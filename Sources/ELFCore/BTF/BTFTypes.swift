@@ -20,6 +20,11 @@ public final class BTFTypes: KernelTypes {
         self.data = data
     }
 
+    /// A BTF blob in memory; `source` names where it came from, for messages.
+    public convenience init(bytes: [UInt8], source: String) throws {
+        try self.init(data: BTFData(bytes: bytes, source: source))
+    }
+
     /// A raw BTF blob, as `--btf FILE` gives it (/sys/kernel/btf/vmlinux, `pahole
     /// --btf_encode_detached`, `bpftool btf dump file ... format raw`).
     public convenience init(path: String) throws {
@@ -27,8 +32,7 @@ public final class BTFTypes: KernelTypes {
         guard file.size <= UInt64(BTFData.maxBytes) else {
             throw InputError(file: path, reason: "BTF: \(file.size) bytes, more than any kernel's BTF")
         }
-        let bytes = try file.bytes(at: 0, count: Int(file.size), what: "BTF")
-        try self.init(data: BTFData(bytes: Array(bytes), source: path))
+        try self.init(bytes: Array(try file.bytes(at: 0, count: Int(file.size), what: "BTF")), source: path)
     }
 
     public func aggregateType(_ name: String, union: Bool, near symbol: String?) throws -> TypeLayout {
@@ -149,6 +153,9 @@ public final class BTFTypes: KernelTypes {
     }
 
     // MARK: Type references
+
+    /// Type `id` as C would name it, for diagnostics (and the fuzz target, which visits all).
+    public func typeDescription(_ id: UInt32) -> String { typeRef(id).description }
 
     /// Converts type `id` (0 meaning void) to a TypeRef.
     func typeRef(_ id: UInt32, depth: Int = 0) -> TypeRef {
