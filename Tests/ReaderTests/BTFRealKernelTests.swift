@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+
+/// The real kernels' dumps read without their debug vmlinux: the 6.12 kernels carry their BTF
+/// (CONFIG_DEBUG_INFO_BTF), so the dump alone must give every report byte for byte as the
+/// DWARF path does; the same from a vmlinux stripped of its DWARF (its .BTF kept) and, for the
+/// 6.1 kernel, built without BTF, from a BTF file that pahole encodes from its DWARF (--btf).
+@Suite struct BTFRealKernelTests {
+    static let reports: [[String]] = [["page-owner"], ["stacks"], ["stacks", "--handles"], ["summary"], ["fragmentation"],
+                                      ["allocinfo"], ["pfn", "0x4402", "0x10000"], ["swap"]]
+    static let emptyDebugDir: String = {
+        let dir = SimulatedDumps.root.appendingPathComponent("empty-debug-dir").path
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }()
+
+    /// Each report from `without` (arguments in place of the vmlinux) equals the DWARF path's.
+    static func expectSameReports(_ dir: URL, dump: String, without: [String], label: String) throws {
+        for report in reports {
+            let with = try Tools.run("vmowner", [report[0], dir.file("vmlinux"), dump] + report.dropFirst())
+            let alone = try Tools.run("vmowner", [report[0], "--debug-dir", emptyDebugDir] + without + [dump] + report.dropFirst())
+            #expect(alone.status == with.status, "\(label) \(report): \(alone.stderr)")
+            #expect(alone.stdout == with.stdout, "\(label) \(report): \(alone.stdout.count) bytes vs \(with.stdout.count)")
+            if report[0] == "page-owner" || report[0] == "stacks" { #expect(with.stdout.count > 1000, "\(report)") }
+        }
+    }
+
+    static func hasBTF(_ vmlinux: String) throws -> Bool {
+        let sections = try Tools.runExecutable("/usr/bin/readelf", ["-S", "-W", vmlinux])
+        return sections.text.contains(" .BTF ")
+    }
+
+    @Test(arguments: ["6.12", "6.12-novmemmap", "6.12-arm64"], ["vmcore.elf", "vmcore.kdump-zlib"])
+    func dumpAloneGivesTheDWARFReports(version: String, format: String) throws {
+        let dir = try RealKernelTests.folder(version)
+        // The 6.12 configs ask for CONFIG_DEBUG_INFO_BTF: a kernel without it is a broken build.
+        try #require(try Self.hasBTF(dir.file("vmlinux")), "\(version) was built without CONFIG_DEBUG_INFO_BTF")
+        let info = try Tools.vmowner("info", "--debug-dir", Self.emptyDebugDir, dir.file(format))
+        #expect(info.status == 0 && info.text.contains("types from the kernel's BTF in the dump"), "\(info.stderr)")
+        #expect(info.text.contains("symbols from the dump's kallsyms"), "\(info.text)")
+        try Self.expectSameReports(dir, dump: dir.file(format), without: [], label: "\(version) \(format) alone")
+    }
+
+    @Test(arguments: ["6.12", "6.12-arm64"])
+    func strippedVMLinuxGivesTheDWARFReports(version: String) throws {
+        let dir = try RealKernelTests.folder(version)
+        try #require(try Self.hasBTF(dir.file("vmlinux")))
+        let stripped = SimulatedDumps.root.appendingPathComponent("vmlinux-stripped-\(version)").path
+        defer { try? FileManager.default.removeItem(atPath: stripped) }
+        let strip = try Tools.runExecutable("/usr/bin/objcopy", ["--strip-debug", dir.file("vmlinux"), stripped])
+        #expect(strip.status == 0, "\(strip.stderr)")
+        let info = try Tools.vmowner("info", stripped, dir.file("vmcore.elf"))
+        #expect(info.text.contains("types from its .BTF section"), "\(info.text) \(info.stderr)")
+        try Self.expectSameReports(dir, dump: dir.file("vmcore.elf"), without: [stripped], label: "\(version) stripped")
+    }
+
+    /// 6.1 has no BTF in its image: the dump alone is refused naming what is missing, and a
+    /// BTF file of the kernel (pahole from its DWARF, as /sys/kernel/btf/vmlinux would be)
+    /// with the dump's kallsyms gives every report.
+    @Test func btfFileWithKallsymsGivesTheDWARFReports() throws {
+        let dir = try RealKernelTests.folder("6.1")
+        let refused = try Tools.vmowner("page-owner", "--debug-dir", Self.emptyDebugDir, dir.file("vmcore.elf"))
+        #expect(refused.status == 1 && refused.stderr.contains("carries no BTF") && refused.stderr.contains("--btf"), "\(refused.stderr)")
+        let btf = SimulatedDumps.root.appendingPathComponent("6.1.btf").path
+        let encode = try Tools.runExecutable("/usr/bin/pahole", ["--btf_encode_detached=\(btf)", dir.file("vmlinux")])
+        #expect(encode.status == 0, "\(encode.stderr)")
+        try Self.expectSameReports(dir, dump: dir.file("vmcore.kdump-zlib"), without: ["--btf", btf], label: "6.1 --btf")
+    }
+}
