@@ -1,3 +1,4 @@
+import ELFCore
 import Foundation
 import Testing
 
@@ -65,5 +66,57 @@ import Testing
         let encode = try Tools.runExecutable("/usr/bin/pahole", ["--btf_encode_detached=\(btf)", dir.file("vmlinux")])
         #expect(encode.status == 0, "\(encode.stderr)")
         try Self.expectSameReports(dir, dump: dir.file("vmcore.kdump-zlib"), without: ["--btf", btf], label: "6.1 --btf")
+    }
+
+    /// Without a vmlinux and without the VMCOREINFO note nothing locates kallsyms or the BTF:
+    /// refused, saying so.
+    @Test func noVMLinuxAndNoNoteIsRefusedSayingWhatIsMissing() throws {
+        let dir = try RealKernelTests.folder("6.12")
+        let noNote = try VMCoreInfoRecoveryTests.withoutNote(dir.file("vmcore.elf"), "vmcore.elf")
+        defer { try? FileManager.default.removeItem(atPath: noNote) }
+        let refused = try Tools.vmowner("stacks", "--debug-dir", Self.emptyDebugDir, noNote)
+        #expect(refused.status == 1 && refused.stdout.isEmpty, "\(refused.stderr)")
+        #expect(refused.stderr.contains("no VMCOREINFO note") && refused.stderr.contains("name the vmlinux"), "\(refused.stderr)")
+    }
+
+    /// pahole's encoding of a real vmlinux's DWARF, made once per kernel.
+    static func encodedBTF(_ version: String) throws -> String {
+        let btf = SimulatedDumps.root.appendingPathComponent("\(version).btf").path
+        if !FileManager.default.fileExists(atPath: btf) {
+            let encode = try Tools.runExecutable("/usr/bin/pahole", ["--btf_encode_detached=\(btf)", try RealKernelTests.folder(version).file("vmlinux")])
+            #expect(encode.status == 0, "\(encode.stderr)")
+        }
+        return btf
+    }
+
+    /// The shape of a global's type: arrays with their lengths, pointers, and what they hold.
+    static func shape(_ type: TypeRef) -> String {
+        switch type.resolved {
+        case .array(let element, let count): return "[\(count.map(String.init) ?? "")]" + shape(element)
+        case .pointer(let target): return "*" + shape(target)
+        case .structure(let name, _): return "struct \(name)"
+        case .void: return "void"
+        default: return "scalar"
+        }
+    }
+
+    /// Every global in KnownGlobals has, from BTF and kallsyms, the shape and array lengths
+    /// that the DWARF declares, on every real kernel.
+    @Test(arguments: RealKernelTests.versions)
+    func knownGlobalsAgreeWithTheDWARF(version: String) throws {
+        let dir = try RealKernelTests.folder(version)
+        let dwarf = try KernelDump(vmlinuxPath: dir.file("vmlinux"), vmcorePath: dir.file("vmcore.elf"))
+        let btf = try KernelDump(vmlinuxPath: nil, vmcorePaths: [dir.file("vmcore.elf")],
+                                 debugInfo: DebugInfoLocator(directory: Self.emptyDebugDir), btfPath: Self.encodedBTF(version))
+        #expect(btf.vmlinux == nil && btf.types.origin == "BTF")
+        var compared = 0
+        for name in ["node_data", "node_states", "__per_cpu_offset", "mem_section", "stack_table", "stack_pools", "stack_slabs",
+                     "migrate_reason_names", "migratetype_names"] where dwarf.types.hasVariable(name) {
+            #expect(btf.types.hasVariable(name), "\(name)")
+            let expected = Self.shape(try dwarf.types.variableType(name))
+            #expect(Self.shape(try btf.types.variableType(name)) == expected, "\(version) \(name)")
+            compared += 1
+        }
+        #expect(compared >= 7, "\(version)")
     }
 }

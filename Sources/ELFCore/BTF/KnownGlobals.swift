@@ -22,15 +22,22 @@ struct KnownGlobals {
         switch name {
         case "node_data":
             // struct pglist_data *node_data[MAX_NUMNODES] (all NUMA kernels). x86_64 writes
-            // LENGTH(node_data); otherwise MAX_NUMNODES is a power of two within the symbol.
-            let length = info.nodeDataLength.map(Int.init) ?? lengthFromSize(8).map { 1 << (Int.bitWidth - 1 - $0.leadingZeroBitCount) }
+            // LENGTH(node_data); otherwise MAX_NUMNODES, a power of two, is the largest one within
+            // the symbol and no more than nodemask_t's bits (a bitmap of unsigned longs: exact
+            // from 64 nodes on).
+            let length = info.nodeDataLength.map(Int.init)
+                ?? [lengthFromSize(8).map(Self.powerOfTwoFloor), (try? types.typedefTarget("nodemask_t"))?.size.map { $0 * 8 }].compactMap { $0 }.min()
             return .array(.pointer(structure("pglist_data")), count: length)
         case "node_states":
             // nodemask_t node_states[NR_NODE_STATES] (2.6.23+).
             return .array(.typedef(name: "nodemask_t", try types.typedefTarget("nodemask_t")), count: enumCount("NR_NODE_STATES"))
         case "__per_cpu_offset":
             // unsigned long __per_cpu_offset[NR_CPUS] (x86_64 and the generic per-cpu setup).
-            return .array(unsignedLong, count: lengthFromSize(8))
+            // The symbol's size may include padding; struct cpumask's bits are NR_CPUS rounded
+            // up to 64, which has the same order_base_2 (what page flags' LAST_CPUPID width
+            // takes) from 64 CPUs on: the smaller of the two.
+            let cpumaskBits = (try? types.structType("cpumask")).map { $0.size * 8 }
+            return .array(unsignedLong, count: [lengthFromSize(8), cpumaskBits].compactMap { $0 }.min())
         case "mem_section":
             // SPARSEMEM_EXTREME (every x86_64 and arm64 distribution kernel): struct mem_section
             // **mem_section (4.15+); without it struct mem_section mem_section[NR_SECTION_ROOTS][1],
@@ -64,5 +71,9 @@ struct KnownGlobals {
         default:
             throw InputError(file: types.source, reason: "the type of the global \(name) is not known: BTF describes no global variables and vmowner's table of them has no entry for it (give the vmlinux with DWARF)")
         }
+    }
+
+    static func powerOfTwoFloor(_ value: Int) -> Int {
+        value <= 0 ? 0 : 1 << (Int.bitWidth - 1 - value.leadingZeroBitCount)
     }
 }

@@ -118,7 +118,7 @@ public final class KernelDump: @unchecked Sendable {
         self.pacMask = architecture == .arm64 ? info.kernelPacMask ?? 0 : 0
         self.warnings = info.warnings
         self.memory = KernelMemory(physical: physical, translation: kernelTranslation)
-        if vmlinux != nil { warnings += try checkIdentity() }
+        warnings += try checkIdentity()
     }
 
     /// The file the kernel's types and symbols came from (the vmlinux, else the dump), for
