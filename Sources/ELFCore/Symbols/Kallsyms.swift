@@ -128,15 +128,35 @@ public struct Kallsyms: Sendable {
 
     /// The type letter and name of kallsyms entry `entry`, expanded from its tokens.
     private func decode(_ entry: Int) -> (type: Character, name: String) {
+        var expanded: [UInt8] = []
+        expand(entry, into: &expanded)
+        guard let type = expanded.first else { return ("?", "") }
+        return (Character(Unicode.Scalar(type)), String(decoding: expanded.dropFirst(), as: UTF8.self))
+    }
+
+    /// Appends the expanded bytes of entry `entry` (its type letter, then its name).
+    private func expand(_ entry: Int, into expanded: inout [UInt8]) {
         var at = Int(entryOffsets[entry])
         var length = Int(names[at])
         at += 1
         if length & 0x80 != 0 { length = (length & 0x7f) | (Int(names[at]) << 7); at += 1 }
         // init checked that the entry's bytes lie inside `names`; tokens has all 256 entries.
-        var expanded: [UInt8] = []
         for byte in names[at..<(at + length)] { expanded.append(contentsOf: tokens[Int(byte)]) }
-        guard let type = expanded.first else { return ("?", "") }
-        return (Character(Unicode.Scalar(type)), String(decoding: expanded.dropFirst(), as: UTF8.self))
+    }
+
+    /// Every symbol's expanded bytes (type letter, then name) in address order, one after
+    /// another in `bytes`, symbol i from `starts[i]` to `starts[i + 1]`: the names decoded once,
+    /// without a String each, for lookups by name.
+    public func expandedInAddressOrder() -> (bytes: [UInt8], starts: [Int]) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(addresses.count * 24)
+        var starts = [0]
+        starts.reserveCapacity(addresses.count + 1)
+        for position in 0..<addresses.count {
+            expand(entries.map { Int($0[position]) } ?? position, into: &bytes)
+            starts.append(bytes.count)
+        }
+        return (bytes, starts)
     }
 
     private static func readTokens(memory: KernelMemory, table: UInt64, index: [UInt8]) throws -> [[UInt8]] {
