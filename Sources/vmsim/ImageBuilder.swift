@@ -18,14 +18,17 @@ enum ImageBuilder {
     /// The image's sections and symbols. x86_64: linked at __START_KERNEL with load addresses
     /// below __START_KERNEL_map, 4K-aligned. arm64: linked at KIMAGE_VADDR with load addresses
     /// equal to the virtual ones (as arch/arm64/kernel/vmlinux.lds.S leaves them), aligned to
-    /// SEGMENT_ALIGN (64K).
-    static func linkerScript() -> String {
+    /// SEGMENT_ALIGN (64K). With `btf`, the `.BTF` section ends the read-only data.
+    static func linkerScript(btf: Bool = false) -> String {
         // CODETAG_SECTIONS of include/asm-generic/vmlinux.lds.h: the tags inside .data.
         let codetags = KernelProfile.current.allocProfiling
             ? "    . = ALIGN(8);\n    __start_alloc_tags = .;\n    KEEP(*(alloc_tags))\n    __stop_alloc_tags = .;\n" : ""
         let arm = Platform.current.isARM64
         let align = arm ? "0x10000" : "0x1000"
         func load(_ section: String) -> String { arm ? "" : "AT(ADDR(\(section)) - 0x\(String(startKernelMap, radix: 16))) " }
+        // With BTF, read-only data ends after .BTF instead of the notes.
+        let endRodataInNotes = btf ? "" : "    __end_rodata = .;\n"
+        let btfSection = btf ? KernelBTF.linkerSection(load: load(".BTF")) : ""
         return """
         OUTPUT_FORMAT("\(arm ? "elf64-littleaarch64" : "elf64-x86-64")")
         OUTPUT_ARCH(\(arm ? "aarch64" : "i386:x86-64"))
@@ -49,9 +52,8 @@ enum ImageBuilder {
             __start_notes = .;
             *(.note.gnu.build-id)
             __stop_notes = .;
-            __end_rodata = .;
-          }
-          . = ALIGN(\(align));
+        \(endRodataInNotes)  }
+        \(btfSection)  . = ALIGN(\(align));
           .data : \(load(".data")){
             _sdata = .;
             *(.data .data.*)
@@ -121,22 +123,29 @@ enum ImageBuilder {
                 "-fno-stack-protector"]
     }
 
-    /// Builds vmlinux in `workDir` and returns its bytes.
-    static func build(workDir: URL) throws -> [UInt8] {
+    /// Builds vmlinux in `workDir` and returns its bytes; with `btf`, links twice to put the
+    /// image's own BTF in it (KernelBTF).
+    static func build(workDir: URL, btf: Bool = false) throws -> [UInt8] {
         let fm = FileManager.default
         try fm.createDirectory(at: workDir, withIntermediateDirectories: true)
         try cSource().write(to: workDir.appendingPathComponent("kernel.c"), atomically: true, encoding: .utf8)
         try assembly().write(to: workDir.appendingPathComponent("entry.S"), atomically: true, encoding: .utf8)
-        try linkerScript().write(to: workDir.appendingPathComponent("vmlinux.lds"), atomically: true, encoding: .utf8)
+        try linkerScript(btf: btf).write(to: workDir.appendingPathComponent("vmlinux.lds"), atomically: true, encoding: .utf8)
         // Compile each file to a named object first so the symbol table names no temp files.
         let prefixMap = "-ffile-prefix-map=\(workDir.path)=."
         try run(gcc, compilerFlags() + [prefixMap, "-c", "-o", "kernel.o", "kernel.c"], in: workDir)
         try run(gcc, compilerFlags() + [prefixMap, "-c", "-o", "entry.o", "entry.S"], in: workDir)
-        try run(gcc, compilerFlags() + [
-            "-Wl,-T,vmlinux.lds", "-Wl,--emit-relocs", "-Wl,--build-id=sha1",
-            "-Wl,-z,max-page-size=\(Platform.current.isARM64 ? "0x10000" : "0x1000")", "-Wl,--no-warn-rwx-segments",
-            "-o", "vmlinux", "kernel.o", "entry.o",
-        ], in: workDir)
+        func link(_ objects: [String]) throws {
+            try run(gcc, compilerFlags() + [
+                "-Wl,-T,vmlinux.lds", "-Wl,--emit-relocs", "-Wl,--build-id=sha1",
+                "-Wl,-z,max-page-size=\(Platform.current.isARM64 ? "0x10000" : "0x1000")", "-Wl,--no-warn-rwx-segments",
+                "-o", "vmlinux"] + objects, in: workDir)
+        }
+        try link(["kernel.o", "entry.o"])
+        if btf {
+            try KernelBTF.buildObject(vmlinux: "vmlinux", workDir: workDir, gcc: gcc, flags: compilerFlags())
+            try link(["kernel.o", "entry.o", KernelBTF.objectFile])
+        }
         return [UInt8](try Data(contentsOf: workDir.appendingPathComponent("vmlinux")))
     }
 

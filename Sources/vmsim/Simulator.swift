@@ -43,6 +43,8 @@ final class Simulator {
     /// Whether the dump carries the VMCOREINFO note (--no-vmcoreinfo: a QEMU guest started
     /// without `-device vmcoreinfo`); the kernel's own copy is in its memory either way.
     var vmcoreinfoNote = true
+    /// Whether the image carries its own BTF (--btf, CONFIG_DEBUG_INFO_BTF).
+    var btf = false
     /// The direct-map page holding the kernel's copy of the VMCOREINFO text.
     var vmcoreinfoPage: UInt64 = 0
 
@@ -68,7 +70,7 @@ final class Simulator {
         defer { try? fm.removeItem(at: work) }
 
         // 1. The kernel image with its kallsyms tables.
-        image = try ELFImage(bytes: try ImageBuilder.build(workDir: work))
+        image = try ELFImage(bytes: try ImageBuilder.build(workDir: work, btf: btf))
         kallsyms = try Kallsyms(image: image)
         try kallsyms.patch(into: &image)
         layouts = Layouts(values: try ImageBuilder.probeLayouts(workDir: work, queries: Layouts.queries))

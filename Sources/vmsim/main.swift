@@ -32,6 +32,9 @@ struct VMSim: ParsableCommand {
     @Flag(help: "Leave the VMCOREINFO note out of the dump (a QEMU guest without -device vmcoreinfo); the kernel's own copy stays in its memory.")
     var noVmcoreinfo = false
 
+    @Flag(help: "Build the kernel with CONFIG_DEBUG_INFO_BTF: its BTF (pahole -J, package dwarves) in .BTF between __start_BTF and __stop_BTF.")
+    var btf = false
+
     @Flag(help: "Boot without page_owner=on (no page_ext, page_owner_inited off).")
     var noPageOwner = false
 
@@ -105,6 +108,7 @@ struct VMSim: ParsableCommand {
         sim.format = format
         sim.exclude = exclude
         sim.vmcoreinfoNote = !noVmcoreinfo
+        sim.btf = btf
         try sim.run()
     }
 }
