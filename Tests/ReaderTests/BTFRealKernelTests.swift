@@ -48,7 +48,9 @@ import Testing
         try #require(try Self.hasBTF(dir.file("vmlinux")))
         let stripped = SimulatedDumps.root.appendingPathComponent("vmlinux-stripped-\(version)").path
         defer { try? FileManager.default.removeItem(atPath: stripped) }
-        let strip = try Tools.runExecutable("/usr/bin/objcopy", ["--strip-debug", dir.file("vmlinux"), stripped])
+        // Debian's host objcopy knows x86 only; the arm64 cross binutils come with the arm64 kernel build.
+        let objcopy = RealKernelTests.isArm64(version) ? "/usr/bin/aarch64-linux-gnu-objcopy" : "/usr/bin/objcopy"
+        let strip = try Tools.runExecutable(objcopy, ["--strip-debug", dir.file("vmlinux"), stripped])
         #expect(strip.status == 0, "\(strip.stderr)")
         let info = try Tools.vmowner("info", stripped, dir.file("vmcore.elf"))
         #expect(info.text.contains("types from its .BTF section"), "\(info.text) \(info.stderr)")
