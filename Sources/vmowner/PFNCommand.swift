@@ -27,7 +27,7 @@ struct PFN: ParsableCommand {
     @OptionGroup(title: "Selection (print only the pfns of the records page-owner would list)") var select: SelectionOptions
 
     func validate() throws {
-        if files.paths.isEmpty { throw ValidationError("give the dump's files (VMCORE, with its VMLINUX unless --debug-dir holds it) before the PFNs") }
+        if files.paths.isEmpty { throw ValidationError("give the dump's files (VMCORE, with its VMLINUX unless --debug-dir holds it or the kernel carries its BTF) before the PFNs") }
         if addresses.isEmpty { throw ValidationError("give at least one PFN") }
         for a in addresses where Self.parse(a) == nil { throw ValidationError("'\(a)' is not a number (use 0x... for hex)") }
         if format == .csv { throw ValidationError("pfn prints text or json") }
