@@ -111,11 +111,6 @@ struct BTFData {
         withString(offset) { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 
-    /// True when the string at `offset` is `name`, compared without making a String.
-    func string(_ offset: UInt32, equals name: String) -> Bool {
-        withString(offset) { $0.elementsEqual(name.utf8) } ?? false
-    }
-
     private func withString<T>(_ offset: UInt32, _ body: (ArraySlice<UInt8>) -> T) -> T? {
         let start = stringsStart + Int(offset)
         guard Int(offset) < stringsEnd - stringsStart,
