@@ -55,6 +55,17 @@ import Testing
         let info = try Tools.vmowner("info", stripped, dir.file("vmcore.elf"))
         #expect(info.text.contains("types from its .BTF section"), "\(info.text) \(info.stderr)")
         try Self.expectSameReports(dir, dump: dir.file("vmcore.elf"), without: [stripped], label: "\(version) stripped")
+        guard !RealKernelTests.isArm64(version) else { return }
+        // Without the VMCOREINFO note too: recovered from memory with the BTF's layouts.
+        let noNote = try VMCoreInfoRecoveryTests.withoutNote(dir.file("vmcore.elf"), "vmcore.elf")
+        defer { try? FileManager.default.removeItem(atPath: noNote) }
+        let recovered = try Tools.vmowner("info", stripped, noNote)
+        #expect(recovered.text.contains("recovered from its memory") && recovered.text.contains("types from its .BTF section"), "\(recovered.text) \(recovered.stderr)")
+        for report in [["page-owner"], ["stacks"], ["allocinfo"]] {
+            let with = try Tools.run("vmowner", [report[0], dir.file("vmlinux"), dir.file("vmcore.elf")])
+            let alone = try Tools.run("vmowner", [report[0], stripped, noNote])
+            #expect(alone.status == 0 && alone.stdout == with.stdout, "no note, stripped \(report): \(alone.stderr)")
+        }
     }
 
     /// 6.1 has no BTF in its image: the dump alone is refused naming what is missing, and a
