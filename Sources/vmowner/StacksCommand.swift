@@ -45,7 +45,7 @@ struct Stacks: ParsableCommand {
             Diagnostics.warnAboutSymbols(context.symbolizer, vmcore: files.vmcore)
             let limit = threshold ?? StackCounts.threshold(context)
             let selector = try select.selector(context: context, vmcore: files.vmcore)
-            let keepsList = fromPages || !selector.selectsAll ? false : try StackCounts.fromStackList(context) != nil
+            let keepsList = fromPages || !selector.selectsAll ? false : (try? StackCounts.fromStackList(context)).flatMap { $0 } != nil
             if format == .pprof, !swap, !keepsList {
                 // Counted from the pages: each sample also says whose pages they are.
                 let groups = try OwnerGroups.count(context, selector: selector)
