@@ -28,7 +28,7 @@ public struct HandleLayout: Sendable {
             guard let m = try parts.memberIfPresent(name), let width = m.bitSize else { return nil }
             let shift = m.offset * 8 + (m.bitOffset ?? 0)
             guard shift + width <= 32 else {
-                throw InputError(file: parts.file, reason: "union handle_parts field '\(name)' has bits \(shift)+\(width), outside a 32-bit handle in the DWARF")
+                throw InputError(file: parts.file, reason: "union handle_parts field '\(name)' has bits \(shift)+\(width), outside a 32-bit handle in the \(types.origin)")
             }
             return Bits(shift: UInt32(shift), width: UInt32(width))
         }

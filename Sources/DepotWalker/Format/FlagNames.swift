@@ -38,7 +38,7 @@ public struct FlagNames: Sendable {
     static func strings(_ symbol: String, dump: KernelDump) throws -> [String] {
         let base = try dump.requireAddress(of: symbol)
         guard case .array(_, let count?) = try dump.types.variableType(symbol).resolved, count >= 0, count <= Self.maxEntries else {
-            throw InputError(file: dump.kernelFile, reason: "\(symbol) is not a sized array in the DWARF")
+            throw InputError(file: dump.kernelFile, reason: "\(symbol) is not a sized array in the \(dump.types.origin)")
         }
         return try (0..<count).map { i in
             let p = try dump.memory.u64(base &+ UInt64(i * 8))

@@ -23,7 +23,7 @@ public struct PageFlagsFormat: Sendable {
         let bitsPerLong: UInt64 = 64
         // mm/debug.c, home of pageflag_names, has enum pageflags.
         guard let nrPageFlags = try types.enumerator("__NR_PAGEFLAGS", in: UInt64(1)...63, near: "pageflag_names") else {
-            throw InputError(file: dump.kernelFile, reason: "enum pageflags (__NR_PAGEFLAGS) not found in the DWARF")
+            throw InputError(file: dump.kernelFile, reason: "enum pageflags (__NR_PAGEFLAGS) not found in the \(dump.types.origin)")
         }
         pageFlagsMask = (UInt64(1) << nrPageFlags) - 1
 

@@ -31,7 +31,7 @@ struct BlockScanner {
         let dump = model.dump
         types = try MigrateTypes(dump: dump, names: try model.migrateTypeNames, gfpNames: try? model.names.gfp)
         guard let reserved = try dump.types.bitNumber("PG_reserved", near: "pageflag_names") else {
-            throw InputError(file: dump.kernelFile, reason: "enum pageflags has no PG_reserved in the DWARF")
+            throw InputError(file: dump.kernelFile, reason: "enum pageflags has no PG_reserved in the \(dump.types.origin)")
         }
         reservedBit = UInt64(1) << reserved
         let layout = try model.pageFlags.layout

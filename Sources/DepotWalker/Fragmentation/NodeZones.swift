@@ -41,7 +41,7 @@ public struct NodeZones: Sendable {
         let zonesMember = try pgdatType.member("node_zones")
         guard case .array(let zoneRef, let zoneCount?) = zonesMember.type.resolved, let zoneSize = zoneRef.size,
               zoneCount > 0, zoneCount <= 16, zoneSize > 0 else {
-            throw InputError(file: dump.kernelFile, reason: "pglist_data.node_zones is not a fixed array of struct zone in the DWARF")
+            throw InputError(file: dump.kernelFile, reason: "pglist_data.node_zones is not a fixed array of struct zone in the \(dump.types.origin)")
         }
         let nodeID = try pgdatType.field("node_id")
         let nodeStart = try pgdatType.field("node_start_pfn")

@@ -16,11 +16,11 @@ public struct PageLayout: Sendable {
         let vmlinux = dump.kernelFile
         let t = try dump.types.structType("page")
         guard VMCoreInfo.pageStructSizeRange.contains(UInt64(t.size)) else {
-            throw InputError(file: vmlinux, reason: "struct page is \(t.size) bytes in the DWARF, not a size a kernel's struct page has")
+            throw InputError(file: vmlinux, reason: "struct page is \(t.size) bytes in the \(dump.types.origin), not a size a kernel's struct page has")
         }
         // VMCOREINFO's SIZE(page) is the crashed kernel's own sizeof: it must agree.
         if let fromNote = dump.info.pageStructSize, fromNote != t.size {
-            throw InputError(file: dump.vmcorePath, reason: "struct page is \(t.size) bytes in the DWARF but the dump's VMCOREINFO says SIZE(page)=\(fromNote): the note or \(vmlinux) is wrong")
+            throw InputError(file: dump.vmcorePath, reason: "struct page is \(t.size) bytes in the \(dump.types.origin) but the dump's VMCOREINFO says SIZE(page)=\(fromNote): the note or \(vmlinux) is wrong")
         }
         size = t.size
         flags = try t.field("flags")

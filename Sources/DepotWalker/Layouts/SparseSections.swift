@@ -18,7 +18,7 @@ extension MemoryMap {
         // section words read below lie inside the struct (checked by Field).
         let layout = try types.structType("mem_section", near: "mem_section")
         guard layout.size <= 4096, UInt64(layout.size) <= dump.pageSize else {
-            throw InputError(file: dump.kernelFile, reason: "struct mem_section is \(layout.size) bytes in the DWARF; a kernel's fits in a page")
+            throw InputError(file: dump.kernelFile, reason: "struct mem_section is \(layout.size) bytes in the \(dump.types.origin); a kernel's fits in a page")
         }
         let mapField = try layout.field("section_mem_map")
         let usageField = try layout.optionalField("usage")

@@ -38,7 +38,7 @@ public struct SwapOwners {
         let handle = try t.field("handle"), order = try t.field("order"), gfp = try t.field("gfp_mask")
         let pid = try t.field("pid"), tgid = try t.field("tgid"), ts = try t.field("ts_nsec")
         guard let comm = ByteArrayField(try t.member("comm")) else {
-            throw InputError(file: dump.kernelFile, reason: "struct swap_page_owner.comm is not a char array in the DWARF")
+            throw InputError(file: dump.kernelFile, reason: "struct swap_page_owner.comm is not a char array in the \(dump.types.origin)")
         }
         var records: [Record] = []
         for entry in try XArrayWalk(dump: dump).entries(head: head) where entry.value & 1 == 0 {

@@ -26,7 +26,7 @@ public struct XArrayWalk {
         // XA_CHUNK_SIZE is a power of two (16 or 64): each level then takes log2(count) bits
         // of the index, so a tree is at most 64 / log2(count) levels deep (see `walk`).
         guard case .array(_, let count?) = slots.type.resolved, count >= 2, count <= 256, count & (count - 1) == 0 else {
-            throw InputError(file: dump.kernelFile, reason: "struct xa_node.slots is not a fixed array in the DWARF")
+            throw InputError(file: dump.kernelFile, reason: "struct xa_node.slots is not a fixed array in the \(dump.types.origin)")
         }
         self.init(memory: dump.memory, file: dump.vmcorePath,
                   shiftOffset: try node.member("shift").offset, slotsOffset: slots.offset, slotCount: count)
