@@ -143,6 +143,10 @@ import Testing
         let result = try Tools.vmowner("fragmentation", dir.file("vmlinux"), dir.file("vmcore.elf"))
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.text == kernel, "\(firstDifference(result.text, kernel) ?? "")")
+        // Debian builds with CONFIG_DEBUG_INFO_BTF: the dump alone gives the same table.
+        let alone = try Tools.vmowner("fragmentation", "--debug-dir", BTFRealKernelTests.emptyDebugDir, dir.file("vmcore.elf"))
+        #expect(alone.status == 0 && alone.text == kernel, "\(alone.stderr)")
+        try BTFRealKernelTests.expectKnownGlobalsAgree(vmlinux: dir.file("vmlinux"), vmcore: dir.file("vmcore.elf"), btf: nil, label: "Debian stock")
     }
 
     /// A vmlinux whose symbol table lost the depot's pool array: stacks cannot be listed (exit
