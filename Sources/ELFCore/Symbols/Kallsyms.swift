@@ -28,6 +28,9 @@ public struct Kallsyms: Sendable {
         return Symbol(address: addresses[position], name: name, type: type)
     }
 
+    /// The address of the symbol at `position` in address order (its name is not decoded).
+    func address(at position: Int) -> UInt64 { addresses[position] }
+
     /// The distance from the symbol at `position` to the next higher address: an upper bound
     /// of its size; nil for the last.
     public func distanceToNext(at position: Int) -> UInt64? {
@@ -206,11 +209,9 @@ public struct Kallsyms: Sendable {
         guard i >= 0 else { return nil }
         let start = addresses[i]
         while i > 0, addresses[i - 1] == start { i -= 1 }
-        var next = low
-        while next < addresses.count, addresses[next] == start { next += 1 }
-        let symbolEnd = next < addresses.count ? addresses[next] : end
-        guard symbolEnd > start else { return nil }
-        return (symbol(at: i).name, address - start, symbolEnd - start)
+        // The last symbol ends at `end`.
+        guard let size = distanceToNext(at: i) ?? (end > start ? end - start : nil) else { return nil }
+        return (symbol(at: i).name, address - start, size)
     }
 }
 

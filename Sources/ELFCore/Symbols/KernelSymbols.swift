@@ -93,7 +93,7 @@ final class KallsymsSymbols: KernelSymbols {
         return nil
     }
 
-    func address(of name: String) -> UInt64? { position(of: name).map { kallsyms.symbol(at: $0).address } }
+    func address(of name: String) -> UInt64? { position(of: name).map(kallsyms.address(at:)) }
     func size(of name: String) -> UInt64? { position(of: name).flatMap(kallsyms.distanceToNext(at:)) }
     func isData(_ name: String) -> Bool {
         guard let position = position(of: name) else { return false }

@@ -82,23 +82,13 @@ final class ELFFile {
 
     /// How .debug_info is compressed, when it is present but compressed; nil otherwise.
     private static func debugInfoCompression(_ elf: OpaquePointer) -> String? {
-        var stringsIndex = 0
-        guard elf_getshdrstrndx(elf, &stringsIndex) == 0 else { return nil }
-        var section = elf_nextscn(elf, nil)
-        while let current = section {
-            var header = GElf_Shdr()
-            if gelf_getshdr(current, &header) != nil, let cName = elf_strptr(elf, stringsIndex, Int(header.sh_name)) {
-                let name = String(cString: cName)
-                if name == ".zdebug_info" { return "GNU .zdebug compression" }
-                if name == ".debug_info", header.sh_flags & UInt64(SHF_COMPRESSED) != 0 {
-                    var chdr = GElf_Chdr()
-                    let type = gelf_getchdr(current, &chdr) != nil ? chdr.ch_type : 0
-                    return type == 2 ? "compressed with zstd, which this libdw cannot read" : "compressed, type \(type)"
-                }
-            }
-            section = elf_nextscn(elf, current)
-        }
-        return nil
+        if section(named: ".zdebug_info", in: elf) != nil { return "GNU .zdebug compression" }
+        var header = GElf_Shdr()
+        guard let info = section(named: ".debug_info", in: elf), gelf_getshdr(info, &header) != nil,
+              header.sh_flags & UInt64(SHF_COMPRESSED) != 0 else { return nil }
+        var chdr = GElf_Chdr()
+        let type = gelf_getchdr(info, &chdr) != nil ? chdr.ch_type : 0
+        return type == 2 ? "compressed with zstd, which this libdw cannot read" : "compressed, type \(type)"
     }
 
     deinit {
